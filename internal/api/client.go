@@ -1,0 +1,111 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"syscall"
+)
+
+// ErrNotRunning is returned when nothing answers on the control socket.
+var ErrNotRunning = errors.New("daemon not running")
+
+// maxResponse caps how much of a response the client reads.
+const maxResponse = 8 << 20
+
+// StatusError is a non-2xx answer from the daemon.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// Client talks to a running daemon over its control socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the control socket at path.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		DisableCompression: true,
+	}
+	return &Client{socket: path, hc: &http.Client{Transport: tr}}
+}
+
+// Status asks the daemon for its status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, "/status", nil, &s)
+}
+
+// Ticket asks the daemon for its current ticket.
+func (c *Client) Ticket(ctx context.Context) (Ticket, error) {
+	var t Ticket
+	return t, c.do(ctx, http.MethodGet, "/ticket", nil, &t)
+}
+
+// Audit lists audit events, newest first.
+func (c *Client) Audit(ctx context.Context, limit int, before int64) (Events, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	var es Events
+	return es, c.do(ctx, http.MethodGet, "/audit?"+q.Encode(), nil, &es)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://credmesh"+Prefix+path, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%w (no socket at %s)", ErrNotRunning, c.socket)
+		}
+		return fmt.Errorf("control socket %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if len(data) > maxResponse {
+		return fmt.Errorf("response larger than %d bytes", maxResponse)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e Error
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("daemon answered %s", resp.Status)
+		}
+		return &StatusError{Code: resp.StatusCode, Message: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}

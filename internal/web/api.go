@@ -1,0 +1,155 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+// Backend is what the API needs from the rest of the node. The node
+// package implements it; methods are called from HTTP handler goroutines.
+type Backend interface {
+	Status(ctx context.Context) (api.Status, error)
+	Ticket(ctx context.Context) (api.Ticket, error)
+}
+
+// API serves /api/v1 from a Backend and the store.
+type API struct {
+	Backend Backend
+	Store   *store.Store
+	Log     *slog.Logger
+}
+
+// Handler returns the API's routes.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+api.Prefix+"/status", a.status)
+	mux.HandleFunc("GET "+api.Prefix+"/ticket", a.ticket)
+	mux.HandleFunc("GET "+api.Prefix+"/audit", a.audit)
+	return limitBody(jsonMuxErrors(mux))
+}
+
+// jsonMuxErrors answers the mux's own 404 and 405 in JSON like every other
+// API error.
+func jsonMuxErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &codeRecorder{header: http.Header{}}
+		mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		msg := "no such API route: " + r.URL.Path
+		if rec.code == http.StatusMethodNotAllowed {
+			msg = r.Method + " is not allowed on " + r.URL.Path
+		}
+		writeError(w, nil, &httpError{rec.code, msg})
+	})
+}
+
+// codeRecorder keeps only the status code and headers of a response.
+type codeRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (c *codeRecorder) Header() http.Header         { return c.header }
+func (c *codeRecorder) Write(p []byte) (int, error) { return len(p), nil }
+func (c *codeRecorder) WriteHeader(code int)        { c.code = code }
+
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	s, err := a.Backend.Status(r.Context())
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func (a *API) ticket(w http.ResponseWriter, r *http.Request) {
+	t, err := a.Backend.Ticket(r.Context())
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (a *API) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.EventFilter{Type: q.Get("type"), Node: q.Get("node"), Secret: q.Get("secret")}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit")); err != nil {
+		writeError(w, a.Log, badRequest("limit: "+err.Error()))
+		return
+	}
+	before, err := intParam(q.Get("before"))
+	if err != nil {
+		writeError(w, a.Log, badRequest("before: "+err.Error()))
+		return
+	}
+	f.Before = int64(before)
+	es, err := a.Store.Events(r.Context(), f)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, EventsResponse(es, f.Limit))
+}
+
+// EventsResponse converts store events to the API's page of events.
+func EventsResponse(es []store.Event, limit int) api.Events {
+	out := api.Events{Events: make([]api.Event, 0, len(es))}
+	for _, e := range es {
+		ae := api.Event{ID: e.ID, Time: e.Time.UTC(), Type: e.Type, Node: e.Node, Secret: e.Secret, Message: e.Message}
+		if len(e.Data) > 0 {
+			_ = json.Unmarshal(e.Data, &ae.Data)
+		}
+		out.Events = append(out.Events, ae)
+	}
+	if limit > 0 && len(es) == limit {
+		out.Next = es[len(es)-1].ID
+	}
+	return out
+}
+
+func intParam(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, errors.New("not a non-negative integer")
+	}
+	return n, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// limitBody caps every request body before a handler reads it.
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > api.MaxRequestBody {
+			writeError(w, nil, &httpError{http.StatusRequestEntityTooLarge, "request body too large"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, api.MaxRequestBody)
+		h.ServeHTTP(w, r)
+	})
+}

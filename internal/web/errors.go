@@ -1,0 +1,40 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// httpError is an error that already knows its status code.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &httpError{http.StatusBadRequest, msg} }
+
+// statusOf maps an error to its HTTP status. It is the one place where
+// errors become status codes; the CLI maps them back to exit codes.
+func statusOf(err error) int {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.code
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with the error as JSON. Server errors are logged.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	code := statusOf(err)
+	if code >= 500 && log != nil {
+		log.Error("request failed", "err", err)
+	}
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
