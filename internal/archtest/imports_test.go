@@ -1,0 +1,168 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/credmesh/credmesh"
+
+type pkg struct {
+	ImportPath string
+	Dir        string
+	Name       string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+	Module     *struct{ Path string }
+}
+
+// listPackages runs `go list -deps -json ./...` from the module root and
+// returns the module's own packages.
+func listPackages(t *testing.T) map[string]pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json", "./...")
+	cmd.Dir = "../.."
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if p.Module != nil && p.Module.Path == mod {
+			pkgs[p.ImportPath] = p
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func short(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path, mod), "/") }
+
+// layer rules: which internal packages each package may import directly.
+// A package missing here fails the test, so new packages get a rule.
+var allowedInternal = map[string][]string{
+	"internal/actor":    {},
+	"internal/api":      {},
+	"internal/version":  {},
+	"internal/record":   {},
+	"internal/identity": {},
+	"internal/store":    {},
+	// Actors: the domain, the store, identity and the kit; never each other.
+	"internal/sysinfo":     {"internal/actor", "internal/record", "internal/store", "internal/version"},
+	"internal/gossip":      {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/version"},
+	"internal/antientropy": {"internal/actor", "internal/record", "internal/store", "internal/identity"},
+	"internal/credwriter":  {"internal/actor", "internal/record", "internal/store", "internal/identity"},
+	"internal/web":         {"internal/actor", "internal/api", "internal/record", "internal/store", "internal/identity", "internal/version"},
+	// The composition root sees every package but cli.
+	"internal/node": {"*"},
+	"internal/cli":  {"*"},
+	"cmd/credmesh":  {"internal/cli"},
+	// Test-only packages.
+	"internal/e2e":      {"*"},
+	"internal/archtest": {},
+}
+
+// External modules and the only packages that may import them directly.
+var externalOwners = map[string][]string{
+	"modernc.org/sqlite":           {"internal/store"},
+	"github.com/libp2p/":           {"internal/gossip", "internal/antientropy", "internal/identity"},
+	"filippo.io/age":               {"internal/record", "internal/identity"},
+	"github.com/spf13/cobra":       {"internal/cli"},
+	"github.com/coreos/go-systemd": {"internal/node", "internal/credwriter"},
+	"github.com/shirou/gopsutil":   {"internal/sysinfo"},
+	"github.com/chromedp/":         {},
+}
+
+func TestImportRules(t *testing.T) {
+	pkgs := listPackages(t)
+	for path, p := range pkgs {
+		name := short(path)
+		allowed, ok := allowedInternal[name]
+		if !ok {
+			t.Errorf("%s has no import rule in allowedInternal; add one that fits docs/architecture.md", name)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, mod+"/") {
+				dep := short(imp)
+				if dep == "cmd/credmesh" || (dep == "internal/cli" && name != "cmd/credmesh" && name != "internal/e2e") {
+					t.Errorf("%s imports %s: only cmd/credmesh sits above cli", name, dep)
+				}
+				if !slices.Contains(allowed, "*") && !slices.Contains(allowed, dep) {
+					t.Errorf("%s imports %s, which its layer may not (allowed: %v)", name, dep, allowed)
+				}
+				continue
+			}
+			for prefix, owners := range externalOwners {
+				if strings.HasPrefix(imp, prefix) && !slices.Contains(owners, name) {
+					t.Errorf("%s imports %s; only %v may", name, imp, owners)
+				}
+			}
+		}
+	}
+}
+
+// The bottom packages depend on the standard library only, even
+// transitively; record (the domain core) also on the crypto it needs.
+var transitiveAllowed = map[string][]string{
+	"internal/actor":   nil,
+	"internal/api":     nil,
+	"internal/version": nil,
+	"internal/record":  {"filippo.io/", "golang.org/x/crypto", "golang.org/x/sys"},
+}
+
+func TestBottomPackagesStayPure(t *testing.T) {
+	pkgs := listPackages(t)
+	checked := 0
+	for name, extra := range transitiveAllowed {
+		p, ok := pkgs[mod+"/"+name]
+		if !ok {
+			continue // not built yet (record comes with the mesh issue)
+		}
+		checked++
+		for _, d := range p.Deps {
+			if !strings.Contains(strings.Split(d, "/")[0], ".") {
+				continue // standard library
+			}
+			if !slices.ContainsFunc(extra, func(prefix string) bool { return strings.HasPrefix(d, prefix) }) {
+				t.Errorf("%s depends on %s", name, d)
+			}
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("checked %d bottom packages, want at least actor, api and version", checked)
+	}
+}
+
+// Only credwriter runs systemd-creds.
+func TestSystemdCredsOnlyInCredwriter(t *testing.T) {
+	cmd := exec.Command("git", "grep", "-l", `"systemd-creds"`, "--", "*.go", ":!*_test.go")
+	cmd.Dir = "../.."
+	out, _ := cmd.Output() // exit 1 when nothing matches
+	for _, f := range strings.Fields(string(out)) {
+		if filepath.Dir(f) != "internal/credwriter" {
+			t.Errorf("%s names the systemd-creds binary; only internal/credwriter may run it", f)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bin is the credmesh binary built once for the whole package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "credmesh-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "credmesh")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/credmesh/credmesh/cmd/credmesh")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build credmesh:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one finished command printed.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs one credmesh command against dataDir and waits for it.
+func cli(t *testing.T, dataDir string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--data-dir", dataDir}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("credmesh %v: %v", args, err)
+	}
+	return r
+}
+
+// mustCLI runs a command that must succeed.
+func mustCLI(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
+	r := cli(t, dataDir, args...)
+	if r.code != 0 {
+		t.Fatalf("credmesh %v: exit %d\nstderr: %s", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// daemon is a running `credmesh run` process.
+type daemon struct {
+	t       *testing.T
+	dataDir string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+	err     error
+}
+
+func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(bin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run"}, args...)...)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("daemon %s logs:\n%s", dataDir, d.logs.String())
+		}
+	})
+	return d
+}
+
+// waitReady polls `status` until the daemon answers.
+func (d *daemon) waitReady() {
+	d.t.Helper()
+	var last string
+	eventually(d.t, 30*time.Second, "daemon in "+d.dataDir+" ready", func() bool {
+		select {
+		case <-d.done:
+			d.t.Fatalf("daemon exited before it was ready: %v\n%s", d.err, d.logs.String())
+		default:
+		}
+		r := cli(d.t, d.dataDir, "status", "-o", "json")
+		last = r.stderr
+		return r.code == 0
+	}, func() string { return last + "\nlogs:\n" + d.logs.String() })
+}
+
+// eventually polls cond every 50ms until it holds, failing the test with
+// what and detail() after timeout. It is for multi-process tests, where
+// nothing can be waited on directly; the bound is generous and never a
+// performance assertion.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool, detail func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := ""
+			if detail != nil {
+				msg = detail()
+			}
+			t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, msg)
+		}
+		<-tick.C
+	}
+}
+
+// stop sends sig and waits for the exit, returning the exit code and how
+// long the stop took.
+func (d *daemon) stop(sig syscall.Signal) (code int, took time.Duration) {
+	d.t.Helper()
+	begin := time.Now()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		d.t.Fatalf("daemon did not exit 30s after %v\n%s", sig, d.logs.String())
+	}
+	took = time.Since(begin)
+	var ee *exec.ExitError
+	if errors.As(d.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -int(ws.Signal()), took
+		}
+		return ee.ExitCode(), took
+	}
+	return 0, took
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func dataDir(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "data")
+}
+
+func contains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, s)
+		}
+	}
+}
+
+// runBare runs the binary with args only (no --data-dir).
+func runBare(args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
+}
