@@ -67,7 +67,7 @@ var allowedInternal = map[string][]string{
 	"internal/version":  {},
 	"internal/record":   {},
 	"internal/identity": {},
-	"internal/store":    {},
+	"internal/store":    {"internal/record"},
 	// Actors: the domain, the store, identity and the kit; never each other.
 	"internal/sysinfo":     {"internal/actor", "internal/record", "internal/store", "internal/version"},
 	"internal/gossip":      {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/version"},

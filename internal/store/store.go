@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/credmesh/credmesh/internal/record"
 )
 
 // FileName is the database file inside the data dir.
@@ -25,6 +29,16 @@ type Store struct {
 	path string
 	w    *sql.DB // one connection, IMMEDIATE transactions; nil when read-only
 	r    *sql.DB // readers
+
+	self      record.NodeID
+	members   atomic.Pointer[record.Members]
+	membersMu sync.Mutex // held across writes that change membership
+
+	seqMu     sync.Mutex
+	authorSeq uint64 // last sequence this node signed
+	indexID   []byte // cached IndexID
+
+	rejects rejectLimiter
 }
 
 type connMode int
@@ -77,6 +91,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
+	if err := s.loadAuthorSeq(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// Peer is what this node knows about another node.
+type Peer struct {
+	NodeID       record.NodeID
+	Hostname     string
+	AgeRecipient string
+	AgentVersion string
+	Addrs        []string // what it announced in its node record or hello
+	SeenAddrs    []string // where it connected from
+	StartedAt    time.Time
+	FirstSeen    time.Time
+	LastSeen     time.Time
+	Online       bool
+	Ignored      bool
+	// Trust is how this node's operator trusts it directly ("" if not).
+	Trust string
+	// Member, Revoked come from the membership snapshot; a node that is
+	// neither a member nor revoked nor ignored is pending.
+	Member  bool
+	Revoked bool
+}
+
+// Pending reports whether the node connected but is not trusted.
+func (p Peer) Pending() bool { return !p.Member && !p.Revoked && !p.Ignored }
+
+// Peers returns every node this node knows of (itself excluded): members,
+// pending and revoked nodes, sorted by hostname then ID.
+func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
+	var out []Peer
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryPeers(ctx, tx, "")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list peers: %w", err)
+	}
+	m := s.Members()
+	seen := map[record.NodeID]bool{}
+	var list []Peer
+	for _, p := range out {
+		if p.NodeID == s.self {
+			continue
+		}
+		seen[p.NodeID] = true
+		list = append(list, s.withMembership(p, m))
+	}
+	// Members known only through an admit or a ticket, not yet heard from.
+	for _, id := range m.List() {
+		if id != s.self && !seen[id] {
+			list = append(list, s.withMembership(Peer{NodeID: id}, m))
+		}
+	}
+	trust, err := s.trustMap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Trust = trust[list[i].NodeID]
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Hostname != list[j].Hostname {
+			return list[i].Hostname < list[j].Hostname
+		}
+		return list[i].NodeID < list[j].NodeID
+	})
+	return list, nil
+}
+
+func (s *Store) withMembership(p Peer, m *record.Members) Peer {
+	p.Member = m.IsMember(p.NodeID)
+	p.Revoked = m.IsRevoked(p.NodeID)
+	return p
+}
+
+// Peer returns one peer by ID.
+func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) {
+	all, err := s.Peers(ctx)
+	if err != nil {
+		return Peer{}, false, err
+	}
+	for _, p := range all {
+		if p.NodeID == id {
+			return p, true, nil
+		}
+	}
+	return Peer{}, false, nil
+}
+
+func queryPeers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Peer, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT node_id, hostname, age_recipient, agent_version, addrs, seen_addrs,
+		started_ms, first_seen_ms, last_seen_ms, online, ignored FROM peers `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Peer
+	for rows.Next() {
+		var p Peer
+		var id, addrs, seen string
+		var started, first, last int64
+		if err := rows.Scan(&id, &p.Hostname, &p.AgeRecipient, &p.AgentVersion, &addrs, &seen,
+			&started, &first, &last, &p.Online, &p.Ignored); err != nil {
+			return nil, err
+		}
+		p.NodeID = record.NodeID(id)
+		_ = json.Unmarshal([]byte(addrs), &p.Addrs)
+		_ = json.Unmarshal([]byte(seen), &p.SeenAddrs)
+		p.StartedAt, p.FirstSeen = msTime(started), msTime(first)
+		p.LastSeen = msTime(last)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// NotePeer records what a node said about itself in a verified hello
+// (its signed node record) and where it connected from. For a member the
+// node record is applied as a record too; for others this is all that is
+// kept, so they can be listed as pending.
+func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n record.Node, remoteAddr string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var seen string
+		err := tx.QueryRowContext(ctx, "SELECT seen_addrs FROM peers WHERE node_id = ?", string(id)).Scan(&seen)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var addrs []string
+		_ = json.Unmarshal([]byte(seen), &addrs)
+		if remoteAddr != "" && !contains(addrs, remoteAddr) {
+			addrs = append([]string{remoteAddr}, addrs...)
+			if len(addrs) > 8 {
+				addrs = addrs[:8]
+			}
+		}
+		if err := upsertPeerFromNode(ctx, tx, id, n, now); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(nonNil(addrs))
+		_, err = tx.ExecContext(ctx, "UPDATE peers SET seen_addrs = ?, last_seen_ms = ? WHERE node_id = ?", string(b), now.UnixMilli(), string(id))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("note peer: %w", err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Liveness is one peer's heartbeat state.
+type Liveness struct {
+	NodeID   record.NodeID
+	LastSeen time.Time
+	Online   bool
+}
+
+// SetLiveness saves heartbeat state for several peers in one transaction.
+func (s *Store) SetLiveness(ctx context.Context, now time.Time, ls []Liveness) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, l := range ls {
+			_, err := tx.ExecContext(ctx, `INSERT INTO peers(node_id, first_seen_ms, last_seen_ms, online) VALUES (?, ?, ?, ?)
+				ON CONFLICT(node_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), online = excluded.online`,
+				string(l.NodeID), now.UnixMilli(), l.LastSeen.UnixMilli(), l.Online)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set liveness: %w", err)
+	}
+	return nil
+}
+
+// MarkAllOffline clears every online flag (at start: nobody has been heard
+// from yet).
+func (s *Store) MarkAllOffline(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE peers SET online = 0 WHERE online != 0")
+		return err
+	})
+}

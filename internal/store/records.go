@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// Outcome is what Apply did with one record.
+type Outcome struct {
+	Record *record.Record // set when accepted
+	Env    *record.Envelope
+	// Err is nil when the record was accepted, record.ErrDuplicate when it
+	// was already stored, and a *record.RejectError otherwise.
+	Err error
+}
+
+// Accepted reports whether the record was stored.
+func (o Outcome) Accepted() bool { return o.Err == nil }
+
+// Apply runs the acceptance rules on verified envelopes, in order, in one
+// transaction, and stores those accepted. Rejections are audited with
+// their reason (rate-limited) and change nothing else; duplicates are
+// silently skipped. from names where the records came from, for the audit
+// log. Membership changes made by admits and revokes in the batch apply
+// to the records after them.
+func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelope, from string) ([]Outcome, error) {
+	out := make([]Outcome, 0, len(envs))
+	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+		changed := false
+		m := s.Members()
+		for _, e := range envs {
+			o := Outcome{Env: e}
+			body, err := s.decide(ctx, tx, e, m, now)
+			if err == nil {
+				if err := s.insert(ctx, tx, e, body, now); err != nil {
+					return false, err
+				}
+				o.Record = &record.Record{Envelope: e, Body: body}
+				if e.Kind == record.KindAdmit || e.Kind == record.KindRevoke {
+					if m, err = loadMembers(ctx, tx, s.self); err != nil {
+						return false, err
+					}
+					changed = true
+				}
+			} else if !errors.Is(err, record.ErrDuplicate) {
+				var re *record.RejectError
+				if !errors.As(err, &re) {
+					return false, err // a storage failure, not a verdict
+				}
+				if err := s.auditReject(ctx, tx, now, e, re, from); err != nil {
+					return false, err
+				}
+			}
+			o.Err = err
+			out = append(out, o)
+		}
+		return changed, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply records: %w", err)
+	}
+	return out, nil
+}
+
+// decide returns the decoded body when e is to be stored, ErrDuplicate,
+// a rejection, or a storage error.
+func (s *Store) decide(ctx context.Context, tx *sql.Tx, e *record.Envelope, m *record.Members, now time.Time) (any, error) {
+	if !e.Kind.IsRecord() {
+		return nil, &record.RejectError{Reason: record.ReasonUnknownKind, Detail: e.Kind.String() + " is not a record"}
+	}
+	var one int
+	id := e.ID()
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM records WHERE id = ?", id[:]).Scan(&one)
+	if err == nil {
+		return nil, record.ErrDuplicate
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	body, err := record.Check(e, m, now)
+	if err != nil {
+		return nil, err
+	}
+	switch e.Kind {
+	case record.KindNode, record.KindSysinfo:
+		cur, err := latest(ctx, tx, e.Kind, string(e.AuthorID()))
+		if err != nil {
+			return nil, err
+		}
+		if err := record.AcceptLatest(e, cur); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// latest returns the stored latest-by-sequence record for (kind, key).
+func latest(ctx context.Context, tx *sql.Tx, kind record.Kind, key string) (record.Stored, error) {
+	var cur record.Stored
+	var id []byte
+	var seq int64
+	err := tx.QueryRowContext(ctx, "SELECT seq, id FROM records WHERE kind = ? AND key = ? ORDER BY seq DESC LIMIT 1",
+		int(kind), key).Scan(&seq, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, nil
+	}
+	if err != nil {
+		return cur, err
+	}
+	cur.Has, cur.Seq = true, uint64(seq)
+	copy(cur.ID[:], id)
+	return cur, nil
+}
+
+// recordKey is the key column of a record: what it is about.
+func recordKey(e *record.Envelope, body any) string {
+	switch b := body.(type) {
+	case record.Admit:
+		return string(b.SubjectID())
+	case record.Revoke:
+		return string(b.SubjectID())
+	}
+	return string(e.AuthorID())
+}
+
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, e *record.Envelope, body any, now time.Time) error {
+	key := recordKey(e, body)
+	switch e.Kind {
+	case record.KindNode, record.KindSysinfo:
+		if _, err := tx.ExecContext(ctx, "DELETE FROM records WHERE kind = ? AND key = ?", int(e.Kind), key); err != nil {
+			return err
+		}
+	}
+	logSeq, err := getMetaUint(ctx, tx, metaLogSeq)
+	if err != nil {
+		return err
+	}
+	logSeq++
+	if err := setMeta(ctx, tx, metaLogSeq, strconv.FormatUint(logSeq, 10)); err != nil {
+		return err
+	}
+	id := e.ID()
+	_, err = tx.ExecContext(ctx, `INSERT INTO records(id, kind, author, seq, key, time_ms, raw, log_seq, received_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id[:], int(e.Kind), string(e.AuthorID()), int64(e.Seq), key, e.Time.UnixMilli(), e.Raw(), int64(logSeq), now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("insert record: %w", err)
+	}
+	if n, ok := body.(record.Node); ok {
+		return upsertPeerFromNode(ctx, tx, e.AuthorID(), n, now)
+	}
+	return nil
+}
+
+func upsertPeerFromNode(ctx context.Context, tx *sql.Tx, id record.NodeID, n record.Node, now time.Time) error {
+	addrs, _ := json.Marshal(nonNil(n.Addrs))
+	_, err := tx.ExecContext(ctx, `INSERT INTO peers(node_id, hostname, age_recipient, agent_version, addrs, started_ms, first_seen_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(node_id) DO UPDATE SET hostname = excluded.hostname, age_recipient = excluded.age_recipient,
+			agent_version = excluded.agent_version, addrs = excluded.addrs, started_ms = excluded.started_ms`,
+		string(id), n.Hostname, n.AgeRecipient, n.AgentVersion, string(addrs), n.StartedAt.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("update peer: %w", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// AddOwn stores a record this node signs: it reserves the next author
+// sequence, calls seal with it, and applies the result, all in one
+// transaction. The record is returned for publishing.
+func (s *Store) AddOwn(ctx context.Context, now time.Time, seal func(seq uint64) (*record.Envelope, error)) (*record.Record, error) {
+	var rec *record.Record
+	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+		seq := s.nextSeq(now)
+		e, err := seal(seq)
+		if err != nil {
+			return false, err
+		}
+		body, err := s.decide(ctx, tx, e, s.Members(), now)
+		if err != nil {
+			return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
+		}
+		if err := s.insert(ctx, tx, e, body, now); err != nil {
+			return false, err
+		}
+		if err := setMeta(ctx, tx, metaAuthorSeq, strconv.FormatUint(seq, 10)); err != nil {
+			return false, err
+		}
+		rec = &record.Record{Envelope: e, Body: body}
+		return e.Kind == record.KindAdmit || e.Kind == record.KindRevoke, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add own record: %w", err)
+	}
+	return rec, nil
+}
+
+// NextSeq reserves a sequence for an ephemeral message this node signs
+// (records get theirs from AddOwn).
+func (s *Store) NextSeq(now time.Time) uint64 { return s.nextSeq(now) }
+
+func (s *Store) nextSeq(now time.Time) uint64 {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	s.authorSeq = record.NextSeq(s.authorSeq, now)
+	return s.authorSeq
+}
+
+// loadAuthorSeq primes the author sequence from the store.
+func (s *Store) loadAuthorSeq(ctx context.Context) error {
+	return s.read(ctx, func(tx *sql.Tx) error {
+		v, err := getMetaUint(ctx, tx, metaAuthorSeq)
+		if err != nil {
+			return err
+		}
+		s.seqMu.Lock()
+		s.authorSeq = max(s.authorSeq, v)
+		s.seqMu.Unlock()
+		return nil
+	})
+}
+
+// LatestSeq returns the highest sequence among stored records authored by
+// id (0 when there is none).
+func (s *Store) LatestSeq(ctx context.Context, id record.NodeID) (uint64, error) {
+	var seq sql.NullInt64
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT max(seq) FROM records WHERE author = ?", string(id)).Scan(&seq)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("latest seq: %w", err)
+	}
+	return uint64(seq.Int64), nil
+}
+
+// StoredRecord is one stored record.
+type StoredRecord struct {
+	ID       record.ID
+	Kind     record.Kind
+	Author   record.NodeID
+	Seq      uint64
+	Key      string
+	Time     time.Time
+	Received time.Time
+	Raw      []byte
+}
+
+// Latest returns the latest stored record of kind with key (node and
+// sysinfo records are keyed by their author), or ok=false.
+func (s *Store) Latest(ctx context.Context, kind record.Kind, key string) (rec StoredRecord, ok bool, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ? ORDER BY seq DESC LIMIT 1", int(kind), key)
+		if len(recs) == 1 {
+			rec, ok = recs[0], true
+		}
+		return err
+	})
+	return rec, ok, err
+}
+
+// RecordsByKind returns every stored record of kind, oldest first.
+func (s *Store) RecordsByKind(ctx context.Context, kind record.Kind) ([]StoredRecord, error) {
+	var out []StoredRecord
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryRecords(ctx, tx, "WHERE kind = ? ORDER BY log_seq", int(kind))
+		return err
+	})
+	return out, err
+}
+
+// CountRecords returns the number of stored records by kind.
+func (s *Store) CountRecords(ctx context.Context) (map[record.Kind]int, error) {
+	out := map[record.Kind]int{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT kind, count(*) FROM records GROUP BY kind")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, n int
+			if err := rows.Scan(&k, &n); err != nil {
+				return err
+			}
+			out[record.Kind(k)] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func queryRecords(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]StoredRecord, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, kind, author, seq, key, time_ms, received_ms, raw FROM records "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StoredRecord
+	for rows.Next() {
+		var r StoredRecord
+		var id []byte
+		var kind int
+		var seq, t, rcv int64
+		var author string
+		if err := rows.Scan(&id, &kind, &author, &seq, &r.Key, &t, &rcv, &r.Raw); err != nil {
+			return nil, err
+		}
+		copy(r.ID[:], id)
+		r.Kind, r.Author, r.Seq = record.Kind(kind), record.NodeID(author), uint64(seq)
+		r.Time, r.Received = time.UnixMilli(t), time.UnixMilli(rcv)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+var now = time.UnixMilli(1_800_000_000_000)
+
+type node struct {
+	key ed25519.PrivateKey
+	id  record.NodeID
+}
+
+func newNode(seed byte) node {
+	k := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, 32))
+	return node{k, record.NodeIDOf(k.Public().(ed25519.PublicKey))}
+}
+
+func (n node) pub() ed25519.PublicKey { return n.key.Public().(ed25519.PublicKey) }
+
+func (n node) seal(t *testing.T, kind record.Kind, seq uint64, body []byte) *record.Envelope {
+	t.Helper()
+	e, err := record.Seal(n.key, kind, seq, now, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (n node) nodeRec(t *testing.T, seq uint64, host string) *record.Envelope {
+	return n.seal(t, record.KindNode, seq, record.Node{Hostname: host, AgeRecipient: "age1x", StartedAt: now}.Encode())
+}
+
+func (n node) admit(t *testing.T, seq uint64, sub node) *record.Envelope {
+	return n.seal(t, record.KindAdmit, seq, record.Admit{Subject: sub.pub(), Source: record.AdmitTicket}.Encode())
+}
+
+// meshStore opens a store for self that trusts the given nodes directly.
+func meshStore(t *testing.T, self node, trusted ...node) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.LoadMembers(t.Context(), self.id); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range trusted {
+		if _, err := s.AddTrust(t.Context(), now, n.id, TrustTicket, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func verdicts(os []Outcome) []string {
+	var out []string
+	for _, o := range os {
+		switch {
+		case o.Err == nil:
+			out = append(out, "ok")
+		case errors.Is(o.Err, record.ErrDuplicate):
+			out = append(out, "dup")
+		default:
+			out = append(out, string(record.ReasonOf(o.Err)))
+		}
+	}
+	return out
+}
+
+func TestApplyRules(t *testing.T) {
+	self, a, b, stranger := newNode(1), newNode(2), newNode(3), newNode(4)
+	s := meshStore(t, self, a)
+	ctx := t.Context()
+	batch := []*record.Envelope{
+		a.nodeRec(t, 10, "a"),          // member: ok
+		a.nodeRec(t, 10, "a"),          // same bytes: dup
+		a.nodeRec(t, 9, "a-old"),       // lower seq: stale
+		stranger.nodeRec(t, 1, "s"),    // not a member
+		b.nodeRec(t, 1, "b-early"),     // not a member yet
+		a.admit(t, 11, b),              // a admits b
+		b.nodeRec(t, 2, "b"),           // now b is a member
+		a.nodeRec(t, 12, "a-new"),      // newer: replaces
+		stranger.admit(t, 5, stranger), // admit of its own author
+	}
+	out, err := s.Apply(ctx, now, batch, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ok", "dup", "stale", "not_member", "not_member", "ok", "ok", "ok", "not_member"}
+	if got := verdicts(out); !equal(got, want) {
+		t.Fatalf("verdicts\n got %v\nwant %v", got, want)
+	}
+	if !s.Members().IsMember(b.id) {
+		t.Fatal("b is not a member after a's admit")
+	}
+	// Latest by sequence: one node record per author.
+	rec, ok, err := s.Latest(ctx, record.KindNode, string(a.id))
+	if err != nil || !ok || rec.Seq != 12 {
+		t.Fatalf("latest node record of a: seq %d ok=%v err=%v, want 12", rec.Seq, ok, err)
+	}
+	counts, _ := s.CountRecords(ctx)
+	if counts[record.KindNode] != 2 || counts[record.KindAdmit] != 1 {
+		t.Fatalf("counts %v, want 2 node records and 1 admit", counts)
+	}
+	p, ok, _ := s.Peer(ctx, a.id)
+	if !ok || p.Hostname != "a-new" || !p.Member || p.Trust != TrustTicket {
+		t.Fatalf("peer a = %+v", p)
+	}
+	// Every rejection was audited with its reason.
+	es, _ := s.Events(ctx, EventFilter{Type: EventRecordRejected})
+	if len(es) != 4 {
+		t.Fatalf("%d rejections audited, want 4", len(es))
+	}
+	if c := s.RejectCounts(); c[record.ReasonNotMember] != 3 || c[record.ReasonStale] != 1 {
+		t.Fatalf("reject counts %v", c)
+	}
+	// Replaying the whole batch changes nothing.
+	before, _ := s.LogSince(ctx, 0, 100)
+	if _, err := s.Apply(ctx, now, batch, "test"); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.LogSince(ctx, 0, 100)
+	if after.MaxSeq != before.MaxSeq || len(after.IDs) != len(before.IDs) {
+		t.Fatalf("replay changed the log: %d/%d entries, max %d/%d", len(after.IDs), len(before.IDs), after.MaxSeq, before.MaxSeq)
+	}
+}
+
+func TestStrangerIsPending(t *testing.T) {
+	self, stranger := newNode(1), newNode(4)
+	s := meshStore(t, self)
+	if err := s.NotePeer(t.Context(), now, stranger.id, record.Node{Hostname: "intruder"}, "/ip4/127.0.0.1/tcp/9"); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := s.Peer(t.Context(), stranger.id)
+	if err != nil || !ok || !p.Pending() || p.Member || p.Hostname != "intruder" || len(p.SeenAddrs) != 1 {
+		t.Fatalf("stranger = %+v, %v, %v; want pending with its hostname and address", p, ok, err)
+	}
+	if n, _ := s.CountRecords(t.Context()); len(n) != 0 {
+		t.Fatalf("a stranger's hello stored records: %v", n)
+	}
+}
+
+func TestRejectAuditIsRateLimited(t *testing.T) {
+	self, stranger := newNode(1), newNode(4)
+	s := meshStore(t, self)
+	var flood []*record.Envelope
+	for i := range 100 {
+		flood = append(flood, stranger.nodeRec(t, uint64(i+1), "x"))
+	}
+	if _, err := s.Apply(t.Context(), now, flood, "test"); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := s.Events(t.Context(), EventFilter{Type: EventRecordRejected})
+	if len(es) != rejectBurst {
+		t.Fatalf("%d audit events for a flood of 100, want %d", len(es), rejectBurst)
+	}
+	if c := s.RejectCounts()[record.ReasonNotMember]; c != 100 {
+		t.Fatalf("counted %d rejections, want 100", c)
+	}
+	// After the window, the next one is audited with the suppressed count.
+	later := stranger.seal(t, record.KindNode, 1000, record.Node{Hostname: "y"}.Encode())
+	if _, err := s.Apply(t.Context(), now.Add(2*rejectWindow), []*record.Envelope{later}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	es, _ = s.Events(t.Context(), EventFilter{Type: EventRecordRejected, Limit: 1})
+	if len(es) != 1 || !bytes.Contains(es[0].Data, []byte(`"suppressed_before":95`)) {
+		t.Fatalf("next audit event = %s, want suppressed_before 95", es[0].Data)
+	}
+}
+
+func TestAddOwnSequencesRise(t *testing.T) {
+	self := newNode(1)
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.LoadMembers(t.Context(), self.id)
+	var last uint64
+	for i := range 3 {
+		rec, err := s.AddOwn(t.Context(), now, func(seq uint64) (*record.Envelope, error) {
+			return record.Seal(self.key, record.KindNode, seq, now, record.Node{Hostname: "me"}.Encode())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Seq <= last {
+			t.Fatalf("record %d: seq %d not above %d", i, rec.Seq, last)
+		}
+		last = rec.Seq
+	}
+	s.Close()
+	// Reopened (same clock): still rising.
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if seq := s.NextSeq(now); seq <= last {
+		t.Fatalf("after reopen seq %d, want above %d", seq, last)
+	}
+}
+
+func TestLogAndCursors(t *testing.T) {
+	self, a := newNode(1), newNode(2)
+	s := meshStore(t, self, a)
+	ctx := t.Context()
+	var batch []*record.Envelope
+	for i := range 10 {
+		sub := newNode(byte(100 + i))
+		batch = append(batch, a.admit(t, uint64(i+1), sub))
+	}
+	if _, err := s.Apply(ctx, now, batch, "test"); err != nil {
+		t.Fatal(err)
+	}
+	p1, err := s.LogSince(ctx, 0, 4)
+	if err != nil || len(p1.IDs) != 4 || !p1.More || p1.MaxSeq != 10 {
+		t.Fatalf("page 1 = %+v, %v", p1, err)
+	}
+	p2, _ := s.LogSince(ctx, p1.Last, 100)
+	if len(p2.IDs) != 6 || p2.More || p2.Last != 10 || p2.IDs[0] != batch[4].ID() {
+		t.Fatalf("page 2 = %d ids, more=%v last=%d", len(p2.IDs), p2.More, p2.Last)
+	}
+	if p3, _ := s.LogSince(ctx, 10, 100); len(p3.IDs) != 0 || p3.Last != 10 {
+		t.Fatalf("in sync page = %+v", p3)
+	}
+	unknown := record.ID{9}
+	missing, _ := s.Missing(ctx, []record.ID{batch[0].ID(), unknown, batch[1].ID()})
+	if len(missing) != 1 || missing[0] != unknown {
+		t.Fatalf("Missing = %v", missing)
+	}
+	raws, _ := s.RawByIDs(ctx, []record.ID{batch[2].ID(), unknown, batch[1].ID()})
+	if len(raws) != 2 || !bytes.Equal(raws[0], batch[2].Raw()) || !bytes.Equal(raws[1], batch[1].Raw()) {
+		t.Fatalf("RawByIDs returned %d records", len(raws))
+	}
+	if err := s.SetCursor(ctx, now, a.id, []byte("idx"), 7); err != nil {
+		t.Fatal(err)
+	}
+	idx, seq, _ := s.Cursor(ctx, a.id)
+	if string(idx) != "idx" || seq != 7 {
+		t.Fatalf("Cursor = %q %d", idx, seq)
+	}
+	// A new directly trusted node resets every cursor.
+	if _, err := s.AddTrust(ctx, now, newNode(50).id, TrustTicket, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, seq, _ := s.Cursor(ctx, a.id); seq != 0 {
+		t.Fatalf("cursor after a trust change = %d, want 0", seq)
+	}
+	id1, _ := s.IndexID(ctx)
+	id2, _ := s.IndexID(ctx)
+	if len(id1) == 0 || string(id1) != string(id2) {
+		t.Fatalf("IndexID not stable: %q %q", id1, id2)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

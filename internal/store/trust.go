@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// Trust sources: how an operator came to trust a node directly.
+const (
+	TrustTicket  = "ticket"
+	TrustApprove = "approve"
+	TrustInvite  = "invite"
+)
+
+// Trusted is one node the operator trusts directly, with the addresses
+// its ticket carried.
+type Trusted struct {
+	NodeID record.NodeID
+	Source string
+	Addrs  []string
+	Added  time.Time
+}
+
+// AddTrust makes id trusted by this node's operator (persisted) and
+// recomputes membership. added is false when it already was; the
+// addresses are refreshed either way.
+func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, source string, addrs []string) (added bool, err error) {
+	b, _ := json.Marshal(nonNil(addrs))
+	err = s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, ?, ?, ?)
+			ON CONFLICT(node_id) DO NOTHING`, string(id), source, string(b), now.UnixMilli())
+		if err != nil {
+			return false, err
+		}
+		n, _ := res.RowsAffected()
+		added = n == 1
+		if !added {
+			_, err = tx.ExecContext(ctx, "UPDATE trust SET addrs = ? WHERE node_id = ?", string(b), string(id))
+			return false, err
+		}
+		// A new member: records it (or nodes it admitted) sent before
+		// were refused here, so pull every peer's log from the start.
+		_, err = tx.ExecContext(ctx, "DELETE FROM sync_cursors")
+		return true, err
+	})
+	if err != nil {
+		return false, fmt.Errorf("add trust: %w", err)
+	}
+	return added, nil
+}
+
+// TrustList returns every directly trusted node.
+func (s *Store) TrustList(ctx context.Context) ([]Trusted, error) {
+	var out []Trusted
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT node_id, source, addrs, added_ms FROM trust ORDER BY added_ms")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t Trusted
+			var id, addrs string
+			var ms int64
+			if err := rows.Scan(&id, &t.Source, &addrs, &ms); err != nil {
+				return err
+			}
+			t.NodeID, t.Added = record.NodeID(id), time.UnixMilli(ms)
+			_ = json.Unmarshal([]byte(addrs), &t.Addrs)
+			out = append(out, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list trust: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]string, error) {
+	list, err := s.TrustList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[record.NodeID]string, len(list))
+	for _, t := range list {
+		out[t.NodeID] = t.Source
+	}
+	return out, nil
+}
