@@ -30,3 +30,10 @@ type Runner interface {
 type Poked interface {
 	HandlePoke(ctx context.Context) error
 }
+
+// Binder is implemented by actors that need their own Ref (to send to
+// themselves from a Runner loop or a callback). Spawn calls Bind once,
+// before the actor starts.
+type Binder[M any] interface {
+	Bind(self Ref[M])
+}

@@ -56,6 +56,9 @@ func Spawn[M any](s *Supervisor, name string, a Actor[M], size int) (Ref[M], err
 	if err := Register(s.reg, ref); err != nil {
 		return Ref[M]{}, fmt.Errorf("spawn: %w", err)
 	}
+	if b, ok := a.(Binder[M]); ok {
+		b.Bind(ref)
+	}
 	s.children = append(s.children, &actorChild[M]{ref: ref, a: a, reg: s.reg})
 	return ref, nil
 }

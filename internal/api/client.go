@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,6 +70,30 @@ func (c *Client) Audit(ctx context.Context, limit int, before int64) (Events, er
 	}
 	var es Events
 	return es, c.do(ctx, http.MethodGet, "/audit?"+q.Encode(), nil, &es)
+}
+
+// Peers lists the nodes the daemon knows.
+func (c *Client) Peers(ctx context.Context) (Peers, error) {
+	var p Peers
+	return p, c.do(ctx, http.MethodGet, "/peers", nil, &p)
+}
+
+// Peer shows one node: a full node ID, a unique prefix or a unique
+// hostname.
+func (c *Client) Peer(ctx context.Context, node string) (PeerDetail, error) {
+	var p PeerDetail
+	return p, c.do(ctx, http.MethodGet, "/peers/"+url.PathEscape(node), nil, &p)
+}
+
+// AddPeer trusts the node a ticket names.
+func (c *Client) AddPeer(ctx context.Context, ticket string) (AddPeerResult, error) {
+	var r AddPeerResult
+	return r, c.do(ctx, http.MethodPost, "/peers", jsonBody(AddPeer{Ticket: ticket}), &r)
+}
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, out any) error {

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Prefix is where every API route lives.
 const Prefix = "/api/v1"
@@ -22,7 +25,88 @@ type Status struct {
 
 // Counts summarises what the node holds.
 type Counts struct {
-	Events int64 `json:"events"`
+	Events  int64          `json:"events"`
+	Members int            `json:"members"` // other members (this node excluded)
+	Online  int            `json:"online"`  // other members online
+	Pending int            `json:"pending"`
+	Records map[string]int `json:"records"` // by kind
+	Rejects map[string]int `json:"rejects"` // since start, by reason
+}
+
+// Peer is another node as this node knows it.
+type Peer struct {
+	NodeID       string     `json:"node_id"`
+	Hostname     string     `json:"hostname"`
+	State        string     `json:"state"` // member, pending, revoked, ignored
+	Online       bool       `json:"online"`
+	LastSeen     *time.Time `json:"last_seen,omitempty"`
+	FirstSeen    *time.Time `json:"first_seen,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	AgeRecipient string     `json:"age_recipient,omitempty"`
+	AgentVersion string     `json:"agent_version,omitempty"`
+	Addrs        []string   `json:"addrs"`
+	SeenAddrs    []string   `json:"seen_addrs,omitempty"`
+	Trust        string     `json:"trust,omitempty"` // how this node's operator trusts it directly
+}
+
+// Peer states.
+const (
+	StateMember  = "member"
+	StatePending = "pending"
+	StateRevoked = "revoked"
+	StateIgnored = "ignored"
+)
+
+// Peers is GET /api/v1/peers.
+type Peers struct {
+	Peers []Peer `json:"peers"`
+}
+
+// PeerDetail is GET /api/v1/peers/{node}.
+type PeerDetail struct {
+	Peer
+	Sysinfo *Sysinfo `json:"sysinfo,omitempty"`
+}
+
+// Sysinfo is a node's latest machine snapshot.
+type Sysinfo struct {
+	CollectedAt   time.Time   `json:"collected_at"`
+	UptimeSeconds int64       `json:"uptime_seconds"`
+	Load          [3]float64  `json:"load"`
+	MemTotal      uint64      `json:"mem_total"`
+	MemUsed       uint64      `json:"mem_used"`
+	MemAvailable  uint64      `json:"mem_available"`
+	Disks         []Disk      `json:"disks"`
+	Interfaces    []Interface `json:"interfaces"`
+}
+
+// Disk is one mounted file system.
+type Disk struct {
+	Mountpoint  string  `json:"mountpoint"`
+	FSType      string  `json:"fstype"`
+	Total       uint64  `json:"total"`
+	Used        uint64  `json:"used"`
+	Free        uint64  `json:"free"`
+	UsedPercent float64 `json:"used_percent"`
+}
+
+// Interface is one network interface.
+type Interface struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`
+	Up    bool     `json:"up"`
+	Addrs []string `json:"addrs"`
+}
+
+// AddPeer is the body of POST /api/v1/peers.
+type AddPeer struct {
+	Ticket string `json:"ticket"`
+}
+
+// AddPeerResult answers POST /api/v1/peers.
+type AddPeerResult struct {
+	NodeID string `json:"node_id"`
+	Added  bool   `json:"added"` // false: it was already trusted
 }
 
 // Ticket is GET /api/v1/ticket.
@@ -53,3 +137,13 @@ type Events struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// Error classes. The node wraps its errors in these; the web package maps
+// them to HTTP status codes in one place, and the client maps status codes
+// back (StatusError.Code).
+var (
+	ErrInvalid   = errors.New("invalid request")
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("conflict")
+	ErrForbidden = errors.New("not allowed")
+)

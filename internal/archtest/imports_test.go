@@ -69,7 +69,7 @@ var allowedInternal = map[string][]string{
 	"internal/identity": {},
 	"internal/store":    {"internal/record"},
 	// Actors: the domain, the store, identity and the kit; never each other.
-	"internal/sysinfo":     {"internal/actor", "internal/record", "internal/store", "internal/version"},
+	"internal/sysinfo":     {"internal/actor", "internal/record"},
 	"internal/gossip":      {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/version"},
 	"internal/antientropy": {"internal/actor", "internal/record", "internal/store", "internal/identity"},
 	"internal/credwriter":  {"internal/actor", "internal/record", "internal/store", "internal/identity"},

@@ -94,6 +94,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 		newTicketCmd(e),
 		newRunCmd(e),
 		newStatusCmd(e),
+		newPeersCmd(e),
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)

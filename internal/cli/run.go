@@ -1,24 +1,40 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
+	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/node"
 )
 
 func newRunCmd(e *env) *cobra.Command {
+	var cfg node.Config
 	cmd := &cobra.Command{
-		Use:   "run",
+		Use:   "run [TICKET...]",
 		Short: "Run the node daemon until SIGINT or SIGTERM",
 		Long: `run starts this node: it creates the identity if there is none, opens the
-store, serves the API on the control socket (control.sock in the data dir)
-and tells systemd when it is ready. SIGINT or SIGTERM stop it gracefully
-within 5 seconds (exit 0); a failing component stops it with exit 1.`,
-		Args: noArgs,
+store, joins the mesh (libp2p on QUIC and TCP, GossipSub, mDNS on the LAN),
+serves the API on the control socket (control.sock in the data dir) and tells
+systemd when it is ready. Each TICKET names a node to trust and dial; trust
+is remembered, so later starts need no ticket. SIGINT or SIGTERM stop it
+gracefully within 5 seconds (exit 0); a failing component stops it with
+exit 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := node.Config{DataDir: e.dataDir}
+			cfg.DataDir = e.dataDir
+			cfg.Tickets = args
 			return node.Run(cmd.Context(), cfg, e.logger(e.stderr), nil)
 		},
 	}
+	f := cmd.Flags()
+	f.StringArrayVar(&cfg.Listen, "listen", gossip.DefaultListen, "libp2p listen multiaddr (repeatable)")
+	f.StringVar(&cfg.Cluster, "cluster", gossip.DefaultCluster, "cluster name: the gossip topic is /credmesh/1/NAME")
+	f.BoolVar(&cfg.NoMDNS, "no-mdns", false, "do not discover nodes on the LAN with mDNS")
+	f.DurationVar(&cfg.Heartbeat, "heartbeat", gossip.DefaultHeartbeat, "base heartbeat interval (grows with the square root of the cluster size beyond 10 members)")
+	f.StringVar(&cfg.TicketFile, "ticket-file", "", "write this node's ticket to this file once it listens")
+	f.DurationVar(&cfg.SyncInterval, "sync-interval", 30*time.Second, "anti-entropy interval with a random member")
+	f.StringVar(&cfg.Hostname, "hostname", "", "hostname to announce (default: the machine's)")
+	_ = f.MarkHidden("hostname")
 	return cmd
 }

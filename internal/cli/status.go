@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,10 +34,28 @@ func newStatusCmd(e *env) *cobra.Command {
 				{"version", s.Version},
 				{"uptime", uptime.String()},
 				{"data dir", s.DataDir},
+				{"peers", fmt.Sprintf("%d members (%d online), %d pending", s.Counts.Members, s.Counts.Online, s.Counts.Pending)},
+				{"records", recordCounts(s.Counts.Records)},
 				{"audit events", fmt.Sprint(s.Counts.Events)},
 			})
 		},
 	}
 	out.register(cmd)
 	return cmd
+}
+
+func recordCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -48,9 +48,16 @@ type Ticket struct {
 	Expires time.Time // whole seconds, UTC
 }
 
-// NewTicket returns the ticket of id with addrs.
+// NewTicket returns the ticket of id with addrs: the first MaxTicketAddrs
+// of them that fit a ticket.
 func NewTicket(id *Identity, addrs []ma.Multiaddr) Ticket {
-	return Ticket{PublicKey: id.PublicKey(), Addrs: addrs}
+	t := Ticket{PublicKey: id.PublicKey()}
+	for _, a := range addrs {
+		if len(t.Addrs) < MaxTicketAddrs && len(a.Bytes()) <= maxAddrLen {
+			t.Addrs = append(t.Addrs, a)
+		}
+	}
+	return t
 }
 
 // IsInvite reports whether t carries an invite token.

@@ -19,6 +19,23 @@ type Config struct {
 	DataDir string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// Tickets are nodes to trust and dial (run TICKET...); persisted.
+	Tickets []string
+	// Listen are the libp2p listen multiaddrs (default QUIC and TCP 7101).
+	Listen []string
+	// Cluster names the gossip topic (default "default").
+	Cluster string
+	// Heartbeat is the base heartbeat interval (default 10s).
+	Heartbeat time.Duration
+	// NoMDNS turns LAN discovery off.
+	NoMDNS bool
+	// SyncInterval is the anti-entropy period (default 30s).
+	SyncInterval time.Duration
+	// TicketFile, when set, receives this node's ticket once it listens.
+	TicketFile string
+	// Hostname overrides os.Hostname in the node record (tests, demo).
+	Hostname string
 }
 
 // DefaultDataDir is /var/lib/credmesh for root and the user's state

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
-	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/antientropy"
+	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
+	"github.com/credmesh/credmesh/internal/sysinfo"
 	"github.com/credmesh/credmesh/internal/version"
 	"github.com/credmesh/credmesh/internal/web"
 )
@@ -22,9 +25,14 @@ type Node struct {
 	cfg      Config
 	log      *slog.Logger
 	id       *identity.Identity
+	self     record.NodeID
 	store    *store.Store
 	hostname string
 	started  time.Time
+
+	gossip    *gossip.Gossip
+	gossipRef actor.Ref[gossip.Msg]
+	aeRef     actor.Ref[antientropy.Msg]
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
@@ -33,6 +41,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) (err e
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	tickets, err := parseTickets(cfg.Tickets)
+	if err != nil {
+		return err
 	}
 	id, created, err := identity.LoadOrCreate(cfg.DataDir, cfg.Now())
 	if err != nil {
@@ -55,30 +67,41 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) (err e
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
-	hostname, _ := os.Hostname()
-	n := &Node{cfg: cfg, log: log, id: id, store: st, hostname: hostname, started: cfg.Now()}
-	return n.run(ctx, ready)
+	self := record.NodeID(id.NodeID.String())
+	if err := st.LoadMembers(ctx, self); err != nil {
+		return err
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+	n := &Node{cfg: cfg, log: log, id: id, self: self, store: st, hostname: hostname, started: cfg.Now()}
+	return n.run(ctx, tickets, ready)
 }
 
-func (n *Node) run(ctx context.Context, ready func()) error {
-	sup := actor.NewSupervisor(n.log.With("component", "supervisor"))
-	apiHandler := (&web.API{Backend: n, Store: n.store, Log: n.log.With("component", "api")}).Handler()
-	control := &web.ControlServer{
-		Path:    SocketPath(n.cfg.DataDir),
-		Handler: apiHandler,
-		Log:     n.log.With("component", "control"),
+func parseTickets(ss []string) ([]identity.Ticket, error) {
+	var out []identity.Ticket
+	for _, s := range ss {
+		t, err := identity.ParseTicket(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
 	}
-	if _, err := actor.Spawn[web.ControlMsg](sup, "control", control, 16); err != nil {
+	return out, nil
+}
+
+func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func()) error {
+	sup := actor.NewSupervisor(n.log.With("component", "supervisor"))
+	if err := n.spawn(sup); err != nil {
 		return err
 	}
 	sup.Go("notify", notifySystemd(n.log, func() {
-		n.audit(context.Background(), store.EventNodeStart, "node started", map[string]any{"version": version.String()})
-		n.log.Info("node ready", "node", n.id.NodeID, "data_dir", n.cfg.DataDir, "version", version.String())
+		n.onReady(ctx, tickets)
 		if ready != nil {
 			ready()
 		}
 	}))
-
 	err := sup.Run(ctx)
 	stopCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -87,44 +110,81 @@ func (n *Node) run(ctx context.Context, ready func()) error {
 		return err
 	}
 	n.audit(stopCtx, store.EventNodeStop, "node stopped", nil)
-	n.log.Info("node stopped", "node", n.id.NodeID)
+	n.log.Info("node stopped", "node", n.self)
 	return nil
+}
+
+// spawn builds every actor, in start order: gossip (the host), then
+// anti-entropy on that host, sysinfo, and the control socket last.
+func (n *Node) spawn(sup *actor.Supervisor) error {
+	var err error
+	n.gossip = gossip.New(gossip.Config{
+		Identity:     n.id,
+		Store:        n.store,
+		Sink:         n,
+		Log:          n.log.With("component", "gossip"),
+		Now:          n.cfg.Now,
+		Listen:       n.cfg.Listen,
+		Cluster:      n.cfg.Cluster,
+		Heartbeat:    n.cfg.Heartbeat,
+		MDNS:         !n.cfg.NoMDNS,
+		Hostname:     n.hostname,
+		AgentVersion: version.String(),
+		StartedAt:    n.started,
+	})
+	if n.gossipRef, err = actor.Spawn[gossip.Msg](sup, "gossip", n.gossip, 4096); err != nil {
+		return err
+	}
+	ae := antientropy.New(antientropy.Config{
+		Host:     n.gossip.Host,
+		Store:    n.store,
+		Sink:     n,
+		Log:      n.log.With("component", "antientropy"),
+		Now:      n.cfg.Now,
+		Interval: n.cfg.SyncInterval,
+	})
+	if n.aeRef, err = actor.Spawn[antientropy.Msg](sup, "antientropy", ae, 1024); err != nil {
+		return err
+	}
+	si := sysinfo.New(sysinfo.Config{Publisher: n, Log: n.log.With("component", "sysinfo"), Now: n.cfg.Now})
+	if _, err = actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
+		return err
+	}
+	apiHandler := (&web.API{Backend: n, Store: n.store, Log: n.log.With("component", "api")}).Handler()
+	control := &web.ControlServer{
+		Path:    SocketPath(n.cfg.DataDir),
+		Handler: apiHandler,
+		Log:     n.log.With("component", "control"),
+	}
+	_, err = actor.Spawn[web.ControlMsg](sup, "control", control, 16)
+	return err
+}
+
+// onReady runs once every actor is up: trust the tickets given to run,
+// write the ticket file, audit and log the start.
+func (n *Node) onReady(ctx context.Context, tickets []identity.Ticket) {
+	for _, t := range tickets {
+		if _, err := n.addPeer(ctx, t); err != nil && !errors.Is(err, gossip.ErrOwnTicket) {
+			n.log.Warn("ticket given to run not added", "err", err)
+		}
+	}
+	if n.cfg.TicketFile != "" {
+		if err := os.WriteFile(n.cfg.TicketFile, []byte(n.gossip.Ticket().String()+"\n"), 0o644); err != nil {
+			n.log.Warn("write ticket file", "err", err)
+		}
+	}
+	n.audit(ctx, store.EventNodeStart, "node started", map[string]any{"version": version.String()})
+	n.log.Info("node ready", "node", n.self, "data_dir", n.cfg.DataDir, "version", version.String())
 }
 
 // audit records an event about this node; a failure to audit is logged,
 // never fatal.
 func (n *Node) audit(ctx context.Context, typ, msg string, data map[string]any) {
-	e := store.Event{Type: typ, Node: n.id.NodeID.String(), Message: msg, Time: n.cfg.Now()}
+	e := store.Event{Type: typ, Node: string(n.self), Message: msg, Time: n.cfg.Now()}
 	if data != nil {
 		e.Data, _ = json.Marshal(data)
 	}
 	if err := n.store.AddEvent(ctx, e); err != nil && !errors.Is(err, context.Canceled) {
 		n.log.Warn("audit failed", "type", typ, "err", err)
 	}
-}
-
-var _ web.Backend = (*Node)(nil)
-
-// Status implements web.Backend.
-func (n *Node) Status(ctx context.Context) (api.Status, error) {
-	events, err := n.store.CountEvents(ctx)
-	if err != nil {
-		return api.Status{}, err
-	}
-	now := n.cfg.Now()
-	return api.Status{
-		NodeID:        n.id.NodeID.String(),
-		Hostname:      n.hostname,
-		AgeRecipient:  n.id.Recipient(),
-		Version:       version.String(),
-		StartedAt:     n.started.UTC(),
-		UptimeSeconds: now.Sub(n.started).Seconds(),
-		DataDir:       n.cfg.DataDir,
-		Counts:        api.Counts{Events: events},
-	}, nil
-}
-
-// Ticket implements web.Backend.
-func (n *Node) Ticket(ctx context.Context) (api.Ticket, error) {
-	return api.Ticket{NodeID: n.id.NodeID.String(), Ticket: OfflineTicket(n.id).String()}, nil
 }

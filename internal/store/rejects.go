@@ -103,7 +103,20 @@ type Rejection struct {
 // AuditRejection counts and (rate-limited) audits a rejection that
 // happened outside Apply, for example a message that failed to open.
 func (s *Store) AuditRejection(ctx context.Context, now time.Time, r Rejection) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return s.auditRejection(ctx, tx, now, r) })
+	ok, suppressed := s.rejects.allow(now, rejectSource(r), r.Reason)
+	if !ok {
+		return nil // counted; no write for a rate-limited rejection
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return addRejectEvent(ctx, tx, now, r, suppressed) })
+}
+
+// rejectSource is what rejections are rate-limited by: the author when
+// known, else where the envelope came from.
+func rejectSource(r Rejection) string {
+	if r.Author != "" {
+		return string(r.Author)
+	}
+	return r.From
 }
 
 func (s *Store) auditReject(ctx context.Context, tx *sql.Tx, now time.Time, e *record.Envelope, re *record.RejectError, from string) error {
@@ -112,14 +125,14 @@ func (s *Store) auditReject(ctx context.Context, tx *sql.Tx, now time.Time, e *r
 }
 
 func (s *Store) auditRejection(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection) error {
-	key := string(r.Author)
-	if key == "" {
-		key = r.From
-	}
-	ok, suppressed := s.rejects.allow(now, key, r.Reason)
+	ok, suppressed := s.rejects.allow(now, rejectSource(r), r.Reason)
 	if !ok {
 		return nil
 	}
+	return addRejectEvent(ctx, tx, now, r, suppressed)
+}
+
+func addRejectEvent(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection, suppressed int) error {
 	data := map[string]any{"reason": r.Reason, "kind": r.Kind.String(), "from": r.From}
 	if r.ID != "" {
 		data["record"] = r.ID

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/store"
@@ -17,6 +18,7 @@ import (
 type Backend interface {
 	Status(ctx context.Context) (api.Status, error)
 	Ticket(ctx context.Context) (api.Ticket, error)
+	AddPeer(ctx context.Context, ticket string) (api.AddPeerResult, error)
 }
 
 // API serves /api/v1 from a Backend and the store.
@@ -32,6 +34,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.Prefix+"/status", a.status)
 	mux.HandleFunc("GET "+api.Prefix+"/ticket", a.ticket)
 	mux.HandleFunc("GET "+api.Prefix+"/audit", a.audit)
+	mux.HandleFunc("GET "+api.Prefix+"/peers", a.peers)
+	mux.HandleFunc("POST "+api.Prefix+"/peers", a.addPeer)
+	mux.HandleFunc("GET "+api.Prefix+"/peers/{node}", a.peer)
 	return limitBody(jsonMuxErrors(mux))
 }
 
@@ -104,6 +109,14 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, EventsResponse(es, f.Limit))
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // EventsResponse converts store events to the API's page of events.

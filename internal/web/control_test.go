@@ -22,6 +22,9 @@ import (
 type staticBackend struct{ status api.Status }
 
 func (b staticBackend) Status(context.Context) (api.Status, error) { return b.status, nil }
+func (b staticBackend) AddPeer(context.Context, string) (api.AddPeerResult, error) {
+	return api.AddPeerResult{}, api.ErrInvalid
+}
 func (b staticBackend) Ticket(context.Context) (api.Ticket, error) {
 	return api.Ticket{NodeID: b.status.NodeID, Ticket: "credmesh1test"}, nil
 }

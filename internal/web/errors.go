@@ -2,6 +2,8 @@ package web
 
 import (
 	"errors"
+
+	"github.com/credmesh/credmesh/internal/api"
 	"log/slog"
 	"net/http"
 )
@@ -24,8 +26,17 @@ func statusOf(err error) int {
 		return he.code
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, api.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, api.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, api.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, api.ErrForbidden):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }

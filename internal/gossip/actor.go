@@ -1,0 +1,283 @@
+package gossip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+
+	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// tickInterval paces liveness checks, heartbeats and redials.
+const tickInterval = 250 * time.Millisecond
+
+// Gossip is the GossipActor. Build it with New, spawn it, and reach it
+// through its Ref.
+type Gossip struct {
+	cfg  Config
+	log  *slog.Logger
+	self record.NodeID
+	ref  actor.Ref[Msg]
+
+	h     host.Host
+	ps    *pubsub.PubSub
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription
+	bwc   *metrics.BandwidthCounter
+	mdns  mdns.Service
+	// psCancel ends pubsub; it lives until PostStop so that the leaving
+	// message can still go out after the run context ended.
+	psCancel context.CancelFunc
+
+	scoresMu sync.Mutex
+	scores   map[peer.ID]float64
+
+	// State owned by the actor goroutine.
+	live          map[record.NodeID]*liveness
+	dials         map[peer.ID]*dialState
+	nextHeartbeat time.Time
+	lastFlush     time.Time
+	lastMembers   *record.Members // membership at the last tick
+	workers       sync.WaitGroup  // hello exchanges and dials in flight
+}
+
+var (
+	_ actor.Actor[Msg]  = (*Gossip)(nil)
+	_ actor.Runner      = (*Gossip)(nil)
+	_ actor.Binder[Msg] = (*Gossip)(nil)
+)
+
+// New returns a GossipActor for cfg (defaults applied). It starts nothing.
+func New(cfg Config) *Gossip {
+	cfg = cfg.WithDefaults()
+	return &Gossip{cfg: cfg, log: cfg.Log}
+}
+
+// Bind implements actor.Binder.
+func (g *Gossip) Bind(ref actor.Ref[Msg]) { g.ref = ref }
+
+// Host returns the libp2p host (after PreStart), for antientropy.
+func (g *Gossip) Host() host.Host { return g.h }
+
+// Ticket returns this node's ticket with the addresses it listens on.
+func (g *Gossip) Ticket() identity.Ticket {
+	return identity.NewTicket(g.cfg.Identity, g.h.Addrs())
+}
+
+// Scores returns the last GossipSub peer scores (for tests and metrics).
+func (g *Gossip) Scores() map[peer.ID]float64 {
+	g.scoresMu.Lock()
+	defer g.scoresMu.Unlock()
+	out := make(map[peer.ID]float64, len(g.scores))
+	for k, v := range g.scores {
+		out[k] = v
+	}
+	return out
+}
+
+func (g *Gossip) now() time.Time { return g.cfg.Now() }
+
+// PreStart builds the host and pubsub, joins the topic, installs the
+// validator and the hello handler, stores this node's node record and
+// starts mDNS.
+func (g *Gossip) PreStart(ctx context.Context) error {
+	if err := g.cfg.Validate(); err != nil {
+		return err
+	}
+	g.self = record.NodeID(g.cfg.Identity.NodeID.String())
+	g.live = map[record.NodeID]*liveness{}
+	g.dials = map[peer.ID]*dialState{}
+	g.bwc = metrics.NewBandwidthCounter()
+	st := g.cfg.Store
+	h, err := newHost(g.cfg, &gater{isRevoked: func(p peer.ID) bool {
+		return st.Members().IsRevoked(record.NodeID(p.String()))
+	}}, g.bwc)
+	if err != nil {
+		return err
+	}
+	g.h = h
+	ok := false
+	defer func() {
+		if !ok {
+			if g.psCancel != nil {
+				g.psCancel()
+			}
+			h.Close()
+		}
+	}()
+	topicName := Topic(g.cfg.Cluster)
+	psCtx, psCancel := context.WithCancel(context.Background())
+	g.psCancel = psCancel
+	g.ps, err = newPubSub(psCtx, h, topicName, g.isMember, func(s map[peer.ID]float64) {
+		g.scoresMu.Lock()
+		g.scores = s
+		g.scoresMu.Unlock()
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.ps.RegisterTopicValidator(topicName, g.validate, pubsub.WithValidatorInline(true)); err != nil {
+		return fmt.Errorf("register validator: %w", err)
+	}
+	if g.topic, err = g.ps.Join(topicName); err != nil {
+		return fmt.Errorf("join %s: %w", topicName, err)
+	}
+	if g.sub, err = g.topic.Subscribe(pubsub.WithBufferSize(4096)); err != nil {
+		return fmt.Errorf("subscribe %s: %w", topicName, err)
+	}
+	h.SetStreamHandler(helloProtocol, g.handleHello)
+	h.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			_ = g.ref.Cast(connected{p: c.RemotePeer(), inbound: c.Stat().Direction == network.DirInbound})
+		},
+		DisconnectedF: func(n network.Network, c network.Conn) {
+			if n.Connectedness(c.RemotePeer()) != network.Connected {
+				_ = g.ref.Cast(disconnected{p: c.RemotePeer()})
+			}
+		},
+	})
+	if err := st.MarkAllOffline(ctx); err != nil {
+		return err
+	}
+	if err := g.publishNodeRecord(ctx); err != nil {
+		return err
+	}
+	if g.cfg.MDNS {
+		g.mdns = mdns.NewMdnsService(h, "credmesh-"+g.cfg.Cluster, mdnsNotifee{g})
+		if err := g.mdns.Start(); err != nil {
+			// A machine without multicast still works through tickets.
+			g.log.Warn("mDNS discovery unavailable", "err", err)
+			g.mdns = nil
+		}
+	}
+	g.nextHeartbeat = g.now() // announce ourselves at once
+	ok = true
+	g.log.Info("gossip listening", "node", g.self, "addrs", fmt.Sprint(h.Addrs()), "topic", topicName)
+	return nil
+}
+
+// isMember is the membership test for pubsub, in libp2p terms.
+func (g *Gossip) isMember(p peer.ID) bool {
+	return g.cfg.Store.Members().IsMember(record.NodeID(p.String()))
+}
+
+// Run runs the receiver and the ticker until ctx ends.
+func (g *Gossip) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- g.receive(ctx) }()
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("receiver: %w", err)
+		case <-t.C:
+			_ = g.ref.Cast(tick{}) // a full mailbox just skips a tick
+		}
+	}
+}
+
+// Handle handles one message.
+func (g *Gossip) Handle(ctx context.Context, m Msg) error {
+	switch m := m.(type) {
+	case PublishRecord:
+		rec, err := g.publishRecord(ctx, m.Kind, m.Body)
+		m.Reply <- PublishResult{Record: rec, Err: err}
+	case PublishEphemeral:
+		err := g.publishEphemeral(ctx, m.Kind, m.Body)
+		if m.Reply != nil {
+			m.Reply <- err
+		}
+	case AddPeer:
+		m.Reply <- g.addPeer(ctx, m.Ticket)
+	case Stats:
+		m.Reply <- g.stats()
+	case tick:
+		g.onTick(ctx)
+	case heard:
+		g.onHeard(ctx, m.id, m.hb)
+	case left:
+		g.onLeft(ctx, m.id)
+	case connected:
+		g.onConnected(ctx, m.p, m.inbound)
+	case disconnected:
+		g.onDisconnected(m.p)
+	case dialDone:
+		g.onDialDone(m.p, m.err)
+	case found:
+		g.onFound(ctx, m.info)
+	default:
+		return fmt.Errorf("unexpected message %T", m)
+	}
+	return nil
+}
+
+// PostStop says goodbye, saves liveness and closes the host.
+func (g *Gossip) PostStop(ctx context.Context) error {
+	if g.h == nil {
+		return nil
+	}
+	var errs []error
+	if g.topic != nil {
+		lctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := g.publishEphemeral(lctx, record.KindLeaving, record.Leaving{}.Encode()); err != nil && !errors.Is(err, context.Canceled) {
+			g.log.Debug("leaving not sent", "err", err)
+		}
+		// The pubsub writer sends asynchronously; give it a moment to
+		// flush before the host goes away.
+		select {
+		case <-time.After(150 * time.Millisecond):
+		case <-lctx.Done():
+		}
+		cancel()
+	}
+	g.flushLiveness(ctx, true)
+	if g.mdns != nil {
+		errs = append(errs, g.mdns.Close())
+	}
+	if g.sub != nil {
+		g.sub.Cancel()
+	}
+	g.psCancel()
+	errs = append(errs, g.h.Close())
+	done := make(chan struct{})
+	go func() { g.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, errors.New("gossip workers still running"))
+	}
+	return errors.Join(errs...)
+}
+
+// jitter spreads d by ±10%.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+type mdnsNotifee struct{ g *Gossip }
+
+func (n mdnsNotifee) HandlePeerFound(info peer.AddrInfo) {
+	if info.ID != n.g.h.ID() {
+		_ = n.g.ref.Cast(found{info: info})
+	}
+}

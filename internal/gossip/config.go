@@ -1,0 +1,99 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+// Defaults.
+const (
+	DefaultCluster   = "default"
+	DefaultHeartbeat = 10 * time.Second
+	// MissedHeartbeats is how many heartbeat intervals may pass in silence
+	// before a member is marked offline.
+	MissedHeartbeats = 3
+)
+
+// DefaultListen are the default listen addresses: QUIC and TCP on 7101.
+var DefaultListen = []string{"/ip4/0.0.0.0/udp/7101/quic-v1", "/ip4/0.0.0.0/tcp/7101"}
+
+// Config configures the GossipActor.
+type Config struct {
+	Identity *identity.Identity
+	Store    *store.Store
+	Sink     Sink
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	// Listen are multiaddrs to listen on (default DefaultListen).
+	Listen []string
+	// Cluster names the topic /credmesh/1/<Cluster> (default "default").
+	Cluster string
+	// Heartbeat is the base heartbeat interval (default 10s). The interval
+	// used grows with the square root of the member count beyond 10, so
+	// heartbeat traffic per node grows sub-linearly.
+	Heartbeat time.Duration
+	// MDNS enables LAN discovery.
+	MDNS bool
+	// Hostname and AgentVersion go into this node's node record.
+	Hostname     string
+	AgentVersion string
+	StartedAt    time.Time
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if len(c.Listen) == 0 {
+		c.Listen = DefaultListen
+	}
+	if c.Cluster == "" {
+		c.Cluster = DefaultCluster
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports the first unusable setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Identity == nil:
+		return errors.New("gossip: no identity")
+	case c.Store == nil:
+		return errors.New("gossip: no store")
+	case c.Sink == nil:
+		return errors.New("gossip: no sink")
+	case c.Heartbeat < 100*time.Millisecond || c.Heartbeat > 10*time.Minute:
+		return fmt.Errorf("heartbeat %v out of range (100ms to 10m)", c.Heartbeat)
+	case !validCluster(c.Cluster):
+		return fmt.Errorf("cluster name %q: use 1-64 letters, digits, '.', '_' or '-'", c.Cluster)
+	}
+	return nil
+}
+
+func validCluster(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Topic returns the GossipSub topic of a cluster.
+func Topic(cluster string) string { return "/credmesh/1/" + cluster }

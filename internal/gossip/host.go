@@ -1,0 +1,131 @@
+package gossip
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// maxPubsubMessage leaves room for pubsub framing around the largest
+// envelope.
+const maxPubsubMessage = record.MaxEnvelope + 16<<10
+
+// newHost builds the libp2p host: QUIC and TCP, Noise, yamux, no relay,
+// no NAT port mapping or AutoNAT (nothing that reaches for the internet),
+// a connection manager and a gater for revoked nodes.
+func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
+	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(cfg.Identity.LibP2PKey()),
+		libp2p.ListenAddrStrings(cfg.Listen...),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
+		libp2p.BandwidthReporter(bwc),
+		libp2p.UserAgent("credmesh/"+cfg.AgentVersion),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// messageID identifies a pubsub message by its content (our envelopes are
+// signed and deterministic, so equal bytes are the same message).
+func messageID(m *pb.Message) string {
+	sum := sha256.Sum256(m.Data)
+	return hex.EncodeToString(sum[:20])
+}
+
+// Application scores: members are neutral, everyone else sits far below
+// the graylist threshold, so they are never published to, gossiped with
+// or listened to.
+const (
+	scoreStranger     = -10000
+	gossipThreshold   = -100
+	publishThreshold  = -500
+	graylistThreshold = -1000
+)
+
+// newPubSub starts GossipSub for the host: our own envelope signatures
+// (pubsub's are off), content message IDs, peer scoring with invalid
+// messages penalised, and only members in the mesh.
+func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(peer.ID) bool, inspect func(map[peer.ID]float64)) (*pubsub.PubSub, error) {
+	scoreParams := &pubsub.PeerScoreParams{
+		SkipAtomicValidation: true,
+		AppSpecificScore: func(p peer.ID) float64 {
+			if isMember(p) {
+				return 0
+			}
+			return scoreStranger
+		},
+		AppSpecificWeight: 1,
+		DecayInterval:     time.Second,
+		DecayToZero:       0.01,
+		RetainScore:       10 * time.Minute,
+		Topics: map[string]*pubsub.TopicScoreParams{
+			topic: {
+				SkipAtomicValidation:           true,
+				TopicWeight:                    1,
+				InvalidMessageDeliveriesWeight: -100,
+				InvalidMessageDeliveriesDecay:  0.99,
+				// Unused (weight 0) but divided by or decayed with.
+				TimeInMeshQuantum:           time.Second,
+				FirstMessageDeliveriesDecay: 0.5,
+				MeshMessageDeliveriesDecay:  0.5,
+				MeshFailurePenaltyDecay:     0.5,
+			},
+		},
+		TopicScoreCap: math.MaxFloat32,
+	}
+	thresholds := &pubsub.PeerScoreThresholds{
+		GossipThreshold:   gossipThreshold,
+		PublishThreshold:  publishThreshold,
+		GraylistThreshold: graylistThreshold,
+		AcceptPXThreshold: 10,
+	}
+	opts := []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithMaxMessageSize(maxPubsubMessage),
+		pubsub.WithPeerScore(scoreParams, thresholds),
+		pubsub.WithPeerFilter(func(p peer.ID, t string) bool { return t == topic && isMember(p) }),
+		pubsub.WithPeerExchange(false),
+		pubsub.WithFloodPublish(true),
+		pubsub.WithValidateQueueSize(1024),
+	}
+	if inspect != nil {
+		opts = append(opts, pubsub.WithPeerScoreInspect(inspect, time.Second))
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gossipsub: %w", err)
+	}
+	return ps, nil
+}

@@ -1,0 +1,160 @@
+package gossip
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+// helloProtocol is the introduction exchanged on every new connection:
+// each side sends its latest signed node record (what any stranger may
+// see: node ID, hostname, addresses, age recipient, version).
+const helloProtocol protocol.ID = "/credmesh/hello/1"
+
+// maxHello caps a hello frame (a node record envelope).
+const maxHello = 16 << 10
+
+const helloTimeout = 10 * time.Second
+
+// onConnected starts the hello exchange on connections this node dialled
+// (the other side answers in handleHello).
+func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
+	if d := g.dials[p]; d != nil {
+		d.backoff, d.next = 0, time.Time{}
+	}
+	if !inbound {
+		g.startHello(ctx, p)
+	}
+}
+
+// startHello runs a hello exchange with p in the background.
+func (g *Gossip) startHello(ctx context.Context, p peer.ID) {
+	g.workers.Add(1)
+	go func() {
+		defer g.workers.Done()
+		if err := g.helloOut(ctx, p); err != nil && ctx.Err() == nil {
+			g.log.Debug("hello failed", "peer", p, "err", err)
+		}
+	}()
+}
+
+func (g *Gossip) helloOut(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	s, err := g.h.NewStream(ctx, p, helloProtocol)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(helloTimeout))
+	if err := g.writeHello(ctx, s); err != nil {
+		return err
+	}
+	raw, err := readFrame(bufio.NewReader(s), maxHello)
+	if err != nil {
+		return err
+	}
+	return g.processHello(ctx, p, raw, s.Conn().RemoteMultiaddr().String())
+}
+
+// handleHello answers a hello from a peer that dialled this node.
+func (g *Gossip) handleHello(s network.Stream) {
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(helloTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), helloTimeout)
+	defer cancel()
+	p := s.Conn().RemotePeer()
+	raw, err := readFrame(bufio.NewReader(s), maxHello)
+	if err != nil {
+		g.log.Debug("hello read failed", "peer", p, "err", err)
+		return
+	}
+	if err := g.writeHello(ctx, s); err != nil {
+		g.log.Debug("hello write failed", "peer", p, "err", err)
+	}
+	if err := g.processHello(ctx, p, raw, s.Conn().RemoteMultiaddr().String()); err != nil {
+		g.log.Debug("hello refused", "peer", p, "err", err)
+	}
+}
+
+func (g *Gossip) writeHello(ctx context.Context, w io.Writer) error {
+	cur, ok, err := g.cfg.Store.Latest(ctx, record.KindNode, string(g.self))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("no node record of our own yet")
+	}
+	return writeFrame(w, cur.Raw)
+}
+
+// processHello checks that the record is the connecting peer's own node
+// record and then either applies it (a member) or notes the peer as
+// pending.
+func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote string) error {
+	src := "hello from " + p.String()
+	env, err := record.Open(raw)
+	if err != nil {
+		g.auditReject(ctx, store.Rejection{Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
+		return err
+	}
+	id := record.NodeID(p.String())
+	if env.Kind != record.KindNode || env.AuthorID() != id {
+		err := fmt.Errorf("hello carries a %s record by %s", env.Kind, env.AuthorID().Short())
+		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: env.AuthorID(), Reason: record.ReasonNotAllowed, Detail: err.Error(), From: src})
+		return err
+	}
+	body, err := record.DecodeNode(env.Body)
+	if err != nil {
+		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: id, Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
+		return err
+	}
+	members := g.cfg.Store.Members()
+	if members.IsRevoked(id) {
+		g.h.Network().ClosePeer(p) //nolint:errcheck // best effort
+		return errors.New("revoked")
+	}
+	if err := g.cfg.Store.NotePeer(ctx, g.now(), id, body, remote); err != nil {
+		return err
+	}
+	if !members.IsMember(id) {
+		g.log.Debug("pending node connected", "node", id, "hostname", body.Hostname, "addr", remote)
+		return nil
+	}
+	g.apply(ctx, []*record.Envelope{env}, src)
+	_ = g.ref.Cast(heard{id: id})
+	g.cfg.Sink.Pull(id)
+	return nil
+}
+
+func writeFrame(w io.Writer, b []byte) error {
+	buf := binary.AppendUvarint(make([]byte, 0, len(b)+4), uint64(len(b)))
+	_, err := w.Write(append(buf, b...))
+	return err
+}
+
+// readFrame reads one length-prefixed frame, checking the length against
+// max before allocating.
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(max) {
+		return nil, fmt.Errorf("frame of %d bytes, at most %d", n, max)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}

@@ -1,0 +1,95 @@
+package gossip
+
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// Msg is the GossipActor's message type.
+type Msg interface{ gossipMsg() }
+
+// PublishRecord signs body as a record of Kind, stores it and publishes
+// it. The reply carries the stored record or the error.
+type PublishRecord struct {
+	Kind  record.Kind
+	Body  []byte
+	Reply chan<- PublishResult
+}
+
+// PublishResult answers PublishRecord.
+type PublishResult struct {
+	Record *record.Record
+	Err    error
+}
+
+// PublishEphemeral signs and publishes a message that is not stored
+// (a sync request). Reply may be nil.
+type PublishEphemeral struct {
+	Kind  record.Kind
+	Body  []byte
+	Reply chan<- error
+}
+
+// AddPeer trusts the node a ticket names, admits it for the mesh (an admit
+// record) and dials it. The reply is nil, or why not.
+type AddPeer struct {
+	Ticket identity.Ticket
+	Reply  chan<- AddPeerResult
+}
+
+// AddPeerResult answers AddPeer.
+type AddPeerResult struct {
+	NodeID record.NodeID
+	Added  bool // false when it was already trusted
+	Err    error
+}
+
+// Stats asks for traffic and liveness numbers.
+type Stats struct {
+	Reply chan<- StatsResult
+}
+
+// StatsResult answers Stats.
+type StatsResult struct {
+	// GossipIn and GossipOut are bytes on GossipSub streams since start.
+	GossipIn, GossipOut int64
+	Heartbeat           time.Duration // the interval in use
+	Online              int           // members heard from recently
+	Connected           int
+}
+
+// Internal messages from the actor's own loops and libp2p callbacks.
+type (
+	tick  struct{}
+	heard struct {
+		id record.NodeID
+		hb *record.Heartbeat
+	}
+	left      struct{ id record.NodeID }
+	connected struct {
+		p       peer.ID
+		inbound bool
+	}
+	disconnected struct{ p peer.ID }
+	dialDone     struct {
+		p   peer.ID
+		err error
+	}
+	found struct{ info peer.AddrInfo }
+)
+
+func (PublishRecord) gossipMsg()    {}
+func (PublishEphemeral) gossipMsg() {}
+func (AddPeer) gossipMsg()          {}
+func (Stats) gossipMsg()            {}
+func (tick) gossipMsg()             {}
+func (heard) gossipMsg()            {}
+func (left) gossipMsg()             {}
+func (connected) gossipMsg()        {}
+func (disconnected) gossipMsg()     {}
+func (dialDone) gossipMsg()         {}
+func (found) gossipMsg()            {}

@@ -1,0 +1,186 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+func (a *API) peers(w http.ResponseWriter, r *http.Request) {
+	ps, err := a.Store.Peers(r.Context())
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	out := api.Peers{Peers: make([]api.Peer, 0, len(ps))}
+	for _, p := range ps {
+		out.Peers = append(out.Peers, PeerView(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) peer(w http.ResponseWriter, r *http.Request) {
+	d, err := a.PeerDetail(r.Context(), r.PathValue("node"))
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (a *API) addPeer(w http.ResponseWriter, r *http.Request) {
+	var req api.AddPeer
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	res, err := a.Backend.AddPeer(r.Context(), req.Ticket)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// PeerDetail resolves node and returns what is known of it, with its
+// latest sysinfo.
+func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, error) {
+	ps, err := a.Store.Peers(ctx)
+	if err != nil {
+		return api.PeerDetail{}, err
+	}
+	id, err := Resolve(ps, a.Store.Members().Self(), node)
+	if err != nil {
+		return api.PeerDetail{}, err
+	}
+	var d api.PeerDetail
+	for _, p := range ps {
+		if p.NodeID == id {
+			d.Peer = PeerView(p)
+		}
+	}
+	if d.NodeID == "" {
+		d.Peer = api.Peer{NodeID: string(id), State: api.StateMember, Addrs: []string{}}
+	}
+	rec, ok, err := a.Store.Latest(ctx, record.KindSysinfo, string(id))
+	if err != nil {
+		return api.PeerDetail{}, err
+	}
+	if ok {
+		if e, err := record.Open(rec.Raw); err == nil {
+			if s, err := record.DecodeSysinfo(e.Body); err == nil {
+				d.Sysinfo = SysinfoView(s)
+			}
+		}
+	}
+	return d, nil
+}
+
+// Resolve finds the node a user means: a full node ID, a unique prefix of
+// one (at least 4 characters), or a unique hostname. This node counts too.
+func Resolve(ps []store.Peer, self record.NodeID, q string) (record.NodeID, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return "", fmt.Errorf("%w: no node given", api.ErrInvalid)
+	}
+	type cand struct {
+		id   record.NodeID
+		host string
+	}
+	cands := []cand{{id: self}}
+	for _, p := range ps {
+		cands = append(cands, cand{p.NodeID, p.Hostname})
+	}
+	var byPrefix, byHost []string
+	for _, c := range cands {
+		if string(c.id) == q {
+			return c.id, nil
+		}
+		if len(q) >= 4 && strings.HasPrefix(string(c.id), q) {
+			byPrefix = append(byPrefix, string(c.id))
+		}
+		if c.host != "" && c.host == q {
+			byHost = append(byHost, string(c.id))
+		}
+	}
+	for _, m := range [][]string{byPrefix, byHost} {
+		switch len(m) {
+		case 0:
+		case 1:
+			return record.NodeID(m[0]), nil
+		default:
+			sort.Strings(m)
+			return "", fmt.Errorf("%w: %q matches %d nodes (%s); give more of the node ID", api.ErrInvalid, q, len(m), strings.Join(m, ", "))
+		}
+	}
+	return "", fmt.Errorf("%w: no node %q (give a node ID, a unique prefix or a hostname)", api.ErrNotFound, q)
+}
+
+// PeerView converts a stored peer for the API.
+func PeerView(p store.Peer) api.Peer {
+	v := api.Peer{
+		NodeID: string(p.NodeID), Hostname: p.Hostname, Online: p.Online && p.Member,
+		AgeRecipient: p.AgeRecipient, AgentVersion: p.AgentVersion, Addrs: p.Addrs, SeenAddrs: p.SeenAddrs,
+		Trust: p.Trust, LastSeen: timePtr(p.LastSeen), FirstSeen: timePtr(p.FirstSeen), StartedAt: timePtr(p.StartedAt),
+	}
+	if v.Addrs == nil {
+		v.Addrs = []string{}
+	}
+	switch {
+	case p.Revoked:
+		v.State = api.StateRevoked
+	case p.Member:
+		v.State = api.StateMember
+	case p.Ignored:
+		v.State = api.StateIgnored
+	default:
+		v.State = api.StatePending
+	}
+	return v
+}
+
+// SysinfoView converts a sysinfo record for the API.
+func SysinfoView(s record.Sysinfo) *api.Sysinfo {
+	v := &api.Sysinfo{
+		CollectedAt: s.CollectedAt.UTC(), UptimeSeconds: int64(s.Uptime.Seconds()),
+		Load:     [3]float64{float64(s.Load1) / 1000, float64(s.Load5) / 1000, float64(s.Load15) / 1000},
+		MemTotal: s.MemTotal, MemUsed: s.MemUsed, MemAvailable: s.MemAvailable,
+		Disks: []api.Disk{}, Interfaces: []api.Interface{},
+	}
+	for _, d := range s.Disks {
+		pct := 0.0
+		if d.Total > 0 {
+			pct = float64(d.Used) * 100 / float64(d.Total)
+		}
+		v.Disks = append(v.Disks, api.Disk{Mountpoint: d.Mountpoint, FSType: d.FSType, Total: d.Total, Used: d.Used, Free: d.Free, UsedPercent: pct})
+	}
+	for _, i := range s.Interfaces {
+		addrs := i.Addrs
+		if addrs == nil {
+			addrs = []string{}
+		}
+		v.Interfaces = append(v.Interfaces, api.Interface{Name: i.Name, MAC: i.MAC, Up: i.Up, Addrs: addrs})
+	}
+	return v
+}
+
+// decodeJSON decodes a JSON request body strictly (the size cap is
+// applied to every request by limitBody).
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if statusOf(err) == http.StatusRequestEntityTooLarge {
+			return err
+		}
+		return fmt.Errorf("%w: body: %v", api.ErrInvalid, err)
+	}
+	return nil
+}
