@@ -30,8 +30,8 @@ const applyBatch = 256
 
 // pull reconciles with one member: list its log after our cursor, fetch
 // what is missing, apply it, advance the cursor.
-func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (PullStats, error) {
-	st := PullStats{Peer: id}
+func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats, err error) {
+	st.Peer = id
 	begin := time.Now()
 	defer func() { st.Duration = time.Since(begin) }()
 	p, err := peer.Decode(string(id))

@@ -84,17 +84,15 @@ func (h hello) encode() []byte {
 
 func decodeHello(p []byte) (hello, error) {
 	var h hello
-	n, k := binary.Uvarint(p)
-	if k <= 0 || n > maxIndexID || uint64(len(p)-k) < n {
-		return h, fmt.Errorf("%w: bad hello", errProtocol)
+	bad := fmt.Errorf("%w: bad hello", errProtocol)
+	n, p, ok := uvarint(p)
+	if !ok || n > maxIndexID || uint64(len(p)) < n {
+		return h, bad
 	}
-	h.indexID = p[k : k+int(n)]
-	p = p[k+int(n):]
-	since, k := binary.Uvarint(p)
-	if k <= 0 || k != len(p) {
-		return h, fmt.Errorf("%w: bad hello", errProtocol)
+	h.indexID, p = p[:n], p[n:]
+	if h.since, p, ok = uvarint(p); !ok || len(p) != 0 {
+		return h, bad
 	}
-	h.since = since
 	return h, nil
 }
 
@@ -127,13 +125,11 @@ func (l list) encode() []byte {
 func decodeList(p []byte) (list, error) {
 	var l list
 	bad := fmt.Errorf("%w: bad list", errProtocol)
-	n, k := binary.Uvarint(p)
-	if k <= 0 || n > maxIndexID || uint64(len(p)-k) < n {
+	n, p, ok := uvarint(p)
+	if !ok || n > maxIndexID || uint64(len(p)) < n {
 		return l, bad
 	}
-	l.indexID = p[k : k+int(n)]
-	p = p[k+int(n):]
-	var ok bool
+	l.indexID, p = p[:n], p[n:]
 	if l.maxSeq, p, ok = uvarint(p); !ok {
 		return l, bad
 	}
@@ -176,9 +172,10 @@ func decodeIDs(p []byte) []record.ID {
 	return ids
 }
 
+// uvarint reads a minimally encoded uvarint.
 func uvarint(p []byte) (uint64, []byte, bool) {
 	v, k := binary.Uvarint(p)
-	if k <= 0 {
+	if k <= 0 || k != len(binary.AppendUvarint(nil, v)) {
 		return 0, p, false
 	}
 	return v, p[k:], true

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -205,4 +206,15 @@ func contains(t *testing.T, what, s string, wants ...string) {
 func runBare(args ...string) (string, error) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return string(out), err
+}
+
+// jsonField returns a top-level string field of a JSON object.
+func jsonField(t *testing.T, s, field string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("%v in %s", err, s)
+	}
+	v, _ := m[field].(string)
+	return v
 }

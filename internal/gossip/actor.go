@@ -51,7 +51,8 @@ type Gossip struct {
 	nextHeartbeat time.Time
 	lastFlush     time.Time
 	lastMembers   *record.Members // membership at the last tick
-	workers       sync.WaitGroup  // hello exchanges and dials in flight
+	lastDialScan  time.Time
+	workers       sync.WaitGroup // hello exchanges and dials in flight
 }
 
 var (

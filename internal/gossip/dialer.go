@@ -30,6 +30,10 @@ type dialState struct {
 // passed: remembered peers at start, lost peers later, members learnt of
 // through admits and node records (introductions).
 func (g *Gossip) dialDue(ctx context.Context, now time.Time) {
+	if now.Sub(g.lastDialScan) < dialScanEvery {
+		return
+	}
+	g.lastDialScan = now
 	members := g.cfg.Store.Members()
 	for _, id := range members.List() {
 		if id == g.self {

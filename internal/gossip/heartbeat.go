@@ -24,9 +24,12 @@ type liveness struct {
 // with the square root of the cluster, not linearly (Consul scales its
 // anti-entropy the same way).
 func (g *Gossip) heartbeatInterval() time.Duration {
-	n := g.cfg.Store.Members().Len()
-	scale := math.Max(1, math.Sqrt(float64(n)/10))
-	return time.Duration(float64(g.cfg.Heartbeat) * scale)
+	return scaledInterval(g.cfg.Heartbeat, g.cfg.Store.Members().Len())
+}
+
+func scaledInterval(base time.Duration, members int) time.Duration {
+	scale := math.Max(1, math.Sqrt(float64(members)/10))
+	return time.Duration(float64(base) * scale)
 }
 
 func (g *Gossip) onTick(ctx context.Context) {

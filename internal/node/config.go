@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/web"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	TicketFile string
 	// Hostname overrides os.Hostname in the node record (tests, demo).
 	Hostname string
+	// Observe, when set, sees every record the node stores, however it
+	// arrived (benchmarks). It must not block.
+	Observe func([]*record.Record)
 }
 
 // DefaultDataDir is /var/lib/credmesh for root and the user's state

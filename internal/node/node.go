@@ -36,8 +36,9 @@ type Node struct {
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
-// (its error). ready, when set, is called once every actor has started.
-func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func()) (err error) {
+// (its error). ready, when set, is called with the node once every actor
+// has started.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Node)) (err error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -91,7 +92,7 @@ func parseTickets(ss []string) ([]identity.Ticket, error) {
 	return out, nil
 }
 
-func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func()) error {
+func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func(*Node)) error {
 	sup := actor.NewSupervisor(n.log.With("component", "supervisor"))
 	if err := n.spawn(sup); err != nil {
 		return err
@@ -99,7 +100,7 @@ func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func())
 	sup.Go("notify", notifySystemd(n.log, func() {
 		n.onReady(ctx, tickets)
 		if ready != nil {
-			ready()
+			ready(n)
 		}
 	}))
 	err := sup.Run(ctx)

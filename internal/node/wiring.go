@@ -27,6 +27,9 @@ func (n *Node) Accepted(recs []*record.Record) {
 	for _, r := range recs {
 		n.log.Debug("record stored", "kind", r.Kind, "author", r.AuthorID(), "record", r.ID().Short())
 	}
+	if n.cfg.Observe != nil {
+		n.cfg.Observe(recs)
+	}
 }
 
 // Pull implements gossip.Sink: ask anti-entropy to pull from peer.
@@ -43,13 +46,8 @@ func (n *Node) SyncRequested(from record.NodeID) {
 
 // PublishSysinfo implements sysinfo.Publisher.
 func (n *Node) PublishSysinfo(ctx context.Context, body []byte) error {
-	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishResult) gossip.Msg {
-		return gossip.PublishRecord{Kind: record.KindSysinfo, Body: body, Reply: reply}
-	})
-	if err != nil {
-		return err
-	}
-	return res.Err
+	_, err := n.Publish(ctx, record.KindSysinfo, body)
+	return err
 }
 
 // AddPeer implements web.Backend.
@@ -75,4 +73,25 @@ func (n *Node) addPeer(ctx context.Context, t identity.Ticket) (api.AddPeerResul
 		return api.AddPeerResult{}, res.Err
 	}
 	return api.AddPeerResult{NodeID: string(res.NodeID), Added: res.Added}, nil
+}
+
+// ID returns this node's ID.
+func (n *Node) ID() record.NodeID { return n.self }
+
+// Publish signs, stores and publishes one of this node's records.
+func (n *Node) Publish(ctx context.Context, kind record.Kind, body []byte) (*record.Record, error) {
+	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishResult) gossip.Msg {
+		return gossip.PublishRecord{Kind: kind, Body: body, Reply: reply}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Record, res.Err
+}
+
+// GossipStats returns the gossip actor's traffic and liveness numbers.
+func (n *Node) GossipStats(ctx context.Context) (gossip.StatsResult, error) {
+	return actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.StatsResult) gossip.Msg {
+		return gossip.Stats{Reply: reply}
+	})
 }

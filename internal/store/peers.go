@@ -86,18 +86,25 @@ func (s *Store) withMembership(p Peer, m *record.Members) Peer {
 	return p
 }
 
-// Peer returns one peer by ID.
+// Peer returns one peer by ID (ok is false when nothing is stored about
+// it; it may still be a member known only through an admit).
 func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) {
-	all, err := s.Peers(ctx)
+	var ps []Peer
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		ps, err = queryPeers(ctx, tx, "WHERE node_id = ?", string(id))
+		return err
+	})
+	if err != nil || len(ps) == 0 {
+		return Peer{}, false, err
+	}
+	p := s.withMembership(ps[0], s.Members())
+	trust, err := s.trustMap(ctx)
 	if err != nil {
 		return Peer{}, false, err
 	}
-	for _, p := range all {
-		if p.NodeID == id {
-			return p, true, nil
-		}
-	}
-	return Peer{}, false, nil
+	p.Trust = trust[id]
+	return p, true, nil
 }
 
 func queryPeers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Peer, error) {

@@ -33,9 +33,19 @@ func (o Outcome) Accepted() bool { return o.Err == nil }
 func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelope, from string) ([]Outcome, error) {
 	out := make([]Outcome, 0, len(envs))
 	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
-		changed := false
+		out = out[:0]
+		changed, stale := false, false
 		m := s.Members()
 		for _, e := range envs {
+			// An admit earlier in the batch may make this author a member:
+			// recompute membership lazily, only when it matters.
+			if stale && !m.IsMember(e.AuthorID()) {
+				var err error
+				if m, err = loadMembers(ctx, tx, s.self); err != nil {
+					return false, err
+				}
+				stale = false
+			}
 			o := Outcome{Env: e}
 			body, err := s.decide(ctx, tx, e, m, now)
 			if err == nil {
@@ -43,7 +53,11 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 					return false, err
 				}
 				o.Record = &record.Record{Envelope: e, Body: body}
-				if e.Kind == record.KindAdmit || e.Kind == record.KindRevoke {
+				switch e.Kind {
+				case record.KindAdmit:
+					changed, stale = true, true
+				case record.KindRevoke:
+					// A revoke takes effect on the very next record.
 					if m, err = loadMembers(ctx, tx, s.self); err != nil {
 						return false, err
 					}

@@ -43,7 +43,7 @@ func (n node) admit(t *testing.T, seq uint64, sub node) *record.Envelope {
 }
 
 // meshStore opens a store for self that trusts the given nodes directly.
-func meshStore(t *testing.T, self node, trusted ...node) *Store {
+func meshStore(t testing.TB, self node, trusted ...node) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), FileName))
 	if err != nil {

@@ -108,8 +108,10 @@ func clip(s string, n int) string {
 }
 
 // material reduces a snapshot to what is worth republishing for: the
-// interfaces and their addresses, the mounts, disk usage to 0.1% of each
-// disk, memory to 1%, load to 0.1.
+// interfaces and their addresses, the mounts, disk usage to 1% of each
+// disk, memory to 5%, the one-minute load to a whole unit. Everything is
+// refreshed anyway every refreshEvery; this keeps the fleet's sysinfo
+// traffic to real changes.
 func material(s record.Sysinfo) string {
 	var b strings.Builder
 	for _, i := range s.Interfaces {
@@ -122,14 +124,14 @@ func material(s record.Sysinfo) string {
 	for _, d := range s.Disks {
 		b.WriteString(d.Mountpoint + "|" + d.FSType + "|")
 		if d.Total > 0 {
-			b.WriteString(itoa(d.Used * 1000 / d.Total))
+			b.WriteString(itoa(d.Used * 100 / d.Total))
 		}
 		b.WriteString(";")
 	}
 	if s.MemTotal > 0 {
-		b.WriteString(itoa(s.MemUsed * 100 / s.MemTotal))
+		b.WriteString(itoa(s.MemUsed * 20 / s.MemTotal))
 	}
-	b.WriteString("|" + itoa(s.Load1/100) + "|" + itoa(s.Load5/100) + "|" + itoa(s.Load15/100))
+	b.WriteString("|" + itoa(s.Load1/1000))
 	return b.String()
 }
 

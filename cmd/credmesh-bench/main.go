@@ -1,0 +1,170 @@
+// Command credmesh-bench measures credmesh: it starts clusters of real
+// nodes on loopback and reports delivery latency and idle gossip traffic
+// as a table and as JSON.
+//
+//	credmesh-bench mesh -n 10,40 -samples 200
+//	credmesh-bench traffic -n 10,30,60 -window 60s
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "mesh":
+		err = runMesh(ctx, os.Args[2:])
+	case "traffic":
+		err = runTraffic(ctx, os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "credmesh-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage:
+  credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
+  credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]`)
+	os.Exit(2)
+}
+
+func sizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("bad cluster size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// dataDir is where nodes keep their data (-dir).
+var dataDir string
+
+func start(ctx context.Context, n int, hb time.Duration) (*bench.Cluster, error) {
+	fmt.Fprintf(os.Stderr, "starting %d nodes...\n", n)
+	c, err := bench.Start(ctx, bench.Options{N: n, Heartbeat: hb, Dir: dataDir})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WaitConverged(ctx, 3*time.Minute); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func runMesh(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("mesh", flag.ExitOnError)
+	ns := fs.String("n", "10,40", "cluster sizes")
+	samples := fs.Int("samples", 200, "records to publish per size")
+	gap := fs.Duration("gap", 20*time.Millisecond, "pause between records")
+	out := fs.String("json", "", "also write the results as JSON to this file")
+	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measuring phase to this file")
+	_ = fs.Parse(args)
+	list, err := sizes(*ns)
+	if err != nil {
+		return err
+	}
+	var results []bench.DeliveryResult
+	fmt.Printf("%-4s %-8s %9s %9s %9s %9s   %9s %9s\n", "N", "records", "all p50", "all p90", "all p99", "all max", "each p50", "each p99")
+	for _, n := range list {
+		c, err := start(ctx, n, 0)
+		if err != nil {
+			return err
+		}
+		var prof *os.File
+		if *cpuprofile != "" {
+			if prof, err = os.Create(fmt.Sprintf("%s.n%d", *cpuprofile, n)); err != nil {
+				return err
+			}
+			_ = pprof.StartCPUProfile(prof)
+		}
+		r, err := c.Delivery(ctx, *samples, *gap)
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
+		}
+		stopErr := c.Stop()
+		if err != nil {
+			return err
+		}
+		if stopErr != nil {
+			fmt.Fprintln(os.Stderr, "stop:", stopErr)
+		}
+		results = append(results, r)
+		fmt.Printf("%-4d %-8d %7.2fms %7.2fms %7.2fms %7.2fms   %7.2fms %7.2fms\n", r.N, r.Records,
+			r.ToAll.P50, r.ToAll.P90, r.ToAll.P99, r.ToAll.Max, r.ToEach.P50, r.ToEach.P99)
+	}
+	return writeJSON(*out, results)
+}
+
+func runTraffic(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("traffic", flag.ExitOnError)
+	ns := fs.String("n", "10,30,60", "cluster sizes")
+	window := fs.Duration("window", time.Minute, "measuring window per size")
+	hb := fs.Duration("heartbeat", 10*time.Second, "base heartbeat interval")
+	out := fs.String("json", "", "also write the results as JSON to this file")
+	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
+	_ = fs.Parse(args)
+	list, err := sizes(*ns)
+	if err != nil {
+		return err
+	}
+	var results []bench.TrafficResult
+	fmt.Printf("%-4s %-10s %-10s %14s %14s %14s %16s\n", "N", "window", "heartbeat", "in B/s/node", "max in B/s", "out B/s/node", "records/s/node")
+	for _, n := range list {
+		c, err := start(ctx, n, *hb)
+		if err != nil {
+			return err
+		}
+		r, err := c.IdleTraffic(ctx, *window)
+		stopErr := c.Stop()
+		if err != nil {
+			return err
+		}
+		if stopErr != nil {
+			fmt.Fprintln(os.Stderr, "stop:", stopErr)
+		}
+		results = append(results, r)
+		fmt.Printf("%-4d %-10s %-10s %14.0f %14.0f %14.0f %16.3f\n", r.N, window.String(),
+			(time.Duration(r.HeartbeatSeconds * float64(time.Second))).Round(time.Millisecond).String(), r.InPerNode, r.MaxInPerNode, r.OutPerNode, r.RecordsPerNode)
+	}
+	return writeJSON(*out, results)
+}
+
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,271 @@
+package antientropy
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+var now = time.Now()
+
+// side is one node of a two-node anti-entropy setup: a real libp2p host
+// on loopback, a real SQLite store and the actor under a supervisor.
+type side struct {
+	key   ed25519.PrivateKey
+	id    record.NodeID
+	h     host.Host
+	st    *store.Store
+	ref   actor.Ref[Msg]
+	mu    sync.Mutex
+	got   []*record.Record
+	stop  func()
+	stats []PullStats
+}
+
+func (s *side) Accepted(recs []*record.Record) {
+	s.mu.Lock()
+	s.got = append(s.got, recs...)
+	s.mu.Unlock()
+}
+
+func newSide(t testing.TB, seed byte) *side {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, 32))
+	lk, err := crypto.UnmarshalEd25519PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(lk), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &side{key: key, id: record.NodeIDOf(key.Public().(ed25519.PublicKey)), h: h, st: st}
+	if err := st.LoadMembers(context.Background(), s.id); err != nil {
+		t.Fatal(err)
+	}
+	sup := actor.NewSupervisor(slog.New(slog.DiscardHandler))
+	a := New(Config{Host: func() host.Host { return h }, Store: st, Sink: s, Interval: time.Hour})
+	if s.ref, err = actor.Spawn[Msg](sup, "antientropy", a, 64); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sup.Run(ctx) }()
+	s.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("supervisor: %v", err)
+		}
+		h.Close()
+		st.Close()
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *side) pub() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// trust makes s trust other directly and connects the hosts.
+func (s *side) trust(t testing.TB, other *side) {
+	t.Helper()
+	if _, err := s.st.AddTrust(context.Background(), now, other.id, store.TrustTicket, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.h.Connect(context.Background(), peer.AddrInfo{ID: other.h.ID(), Addrs: other.h.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// admits makes n admit records by s (for random subjects).
+func (s *side) admits(t testing.TB, n int) []*record.Envelope {
+	t.Helper()
+	out := make([]*record.Envelope, n)
+	for i := range out {
+		sub := make([]byte, 32)
+		_, _ = rand.Read(sub)
+		e, err := record.Seal(s.key, record.KindAdmit, uint64(1000+i), now, record.Admit{Subject: sub, Source: record.AdmitTicket}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+func (s *side) apply(t testing.TB, envs []*record.Envelope) {
+	t.Helper()
+	for len(envs) > 0 {
+		n := min(len(envs), 1000)
+		outs, err := s.st.Apply(context.Background(), now, envs[:n], "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range outs {
+			if o.Err != nil {
+				t.Fatalf("setup record refused: %v", o.Err)
+			}
+		}
+		envs = envs[n:]
+	}
+}
+
+func (s *side) pullFrom(t testing.TB, other *side) PullStats {
+	t.Helper()
+	res, err := actor.Call(context.Background(), s.ref, func(r chan<- PullResult) Msg { return PullNow{Peer: other.id, Reply: r} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		t.Fatalf("pull: %v", res.Err)
+	}
+	return res.Stats
+}
+
+func (s *side) count(t testing.TB) int {
+	t.Helper()
+	c, err := s.st.CountRecords(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c[record.KindAdmit]
+}
+
+// TestPullCostFollowsTheDifference measures one pull after B missed D of
+// A's S records, B having pulled before (its cursor is at S-D): the cost
+// must follow D, not S.
+func TestPullCostFollowsTheDifference(t *testing.T) {
+	const S = setSize
+	for _, D := range []int{0, 1, 100} {
+		t.Run(fmt.Sprintf("D=%d", D), func(t *testing.T) {
+			a, b := newSide(t, 1), newSide(t, 2)
+			a.trust(t, b)
+			b.trust(t, a)
+			all := a.admits(t, S)
+			a.apply(t, all[:S-D])
+			b.apply(t, all[:S-D])
+			b.pullFrom(t, a) // the earlier pull that set B's cursor
+			a.apply(t, all[S-D:])
+			st := b.pullFrom(t, a)
+			t.Logf("S=%d D=%d: %d round trips, %d bytes out, %d bytes in, %d listed, %d fetched", S, D, st.RoundTrips, st.BytesOut, st.BytesIn, st.Listed, st.Fetched)
+			if got := b.count(t); got != S {
+				t.Fatalf("B holds %d records after the pull, want %d", got, S)
+			}
+			total := st.BytesIn + st.BytesOut
+			switch {
+			case D == 0 && (st.RoundTrips != 1 || total > 512):
+				t.Fatalf("in sync: %d round trips and %d bytes, want 1 and at most 512", st.RoundTrips, total)
+			case D > 0 && (st.RoundTrips > 2 || total > 32<<10):
+				t.Fatalf("D=%d: %d round trips and %d bytes, want at most 2 and 32 KiB", D, st.RoundTrips, total)
+			case st.Fetched != D:
+				t.Fatalf("fetched %d records, want exactly the %d missing", st.Fetched, D)
+			}
+		})
+	}
+}
+
+// A first pull (no cursor) lists the whole log in pages and fetches only
+// what is missing.
+func TestFirstPullAndWipedPeer(t *testing.T) {
+	a, b := newSide(t, 1), newSide(t, 2)
+	a.trust(t, b)
+	b.trust(t, a)
+	n := setSize / 2
+	all := a.admits(t, n)
+	a.apply(t, all)
+	b.apply(t, all[:n*4/5])
+	st := b.pullFrom(t, a)
+	if st.Listed != n || st.Fetched != n/5 || b.count(t) != n {
+		t.Fatalf("first pull listed %d, fetched %d, B holds %d; want %d, %d, %d", st.Listed, st.Fetched, b.count(t), n, n/5, n)
+	}
+	t.Logf("first pull of %d (%d missing): %d round trips, %d bytes", n, n/5, st.RoundTrips, st.BytesIn+st.BytesOut)
+	// A's database is replaced (a new log identity): B pulls it whole
+	// again rather than trusting its old cursor.
+	idx, _ := a.st.IndexID(context.Background())
+	if err := b.st.SetCursor(context.Background(), now, a.id, append([]byte("old-"), idx...), 99999); err != nil {
+		t.Fatal(err)
+	}
+	st = b.pullFrom(t, a)
+	if st.Listed != n || st.Fetched != 0 {
+		t.Fatalf("pull after a log change listed %d, fetched %d; want %d and 0", st.Listed, st.Fetched, n)
+	}
+}
+
+// A node that is not a member is refused and gets nothing.
+func TestNonMemberRefused(t *testing.T) {
+	a, b := newSide(t, 1), newSide(t, 2)
+	b.trust(t, a) // B trusts A, A does not trust B
+	a.apply(t, a.admits(t, 10))
+	res, err := actor.Call(context.Background(), b.ref, func(r chan<- PullResult) Msg { return PullNow{Peer: a.id, Reply: r} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err == nil || !bytes.Contains([]byte(res.Err.Error()), []byte("not a member")) {
+		t.Fatalf("pull by a non-member = %v, want a refusal", res.Err)
+	}
+	if b.count(t) != 0 {
+		t.Fatalf("the non-member received %d records", b.count(t))
+	}
+}
+
+// Received records go through the same rules as gossip: records from
+// nodes B does not trust are refused and audited.
+func TestPulledRecordsAreChecked(t *testing.T) {
+	a, b, c := newSide(t, 1), newSide(t, 2), newSide(t, 3)
+	a.trust(t, b)
+	b.trust(t, a)
+	// A trusts C and holds C's records; B does not trust C.
+	if _, err := a.st.AddTrust(context.Background(), now, c.id, store.TrustTicket, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.apply(t, c.admits(t, 3))
+	st := b.pullFrom(t, a)
+	if st.Fetched != 3 || st.Accepted != 0 {
+		t.Fatalf("fetched %d, accepted %d; want 3 fetched, none accepted", st.Fetched, st.Accepted)
+	}
+	es, _ := b.st.Events(context.Background(), store.EventFilter{Type: store.EventRecordRejected})
+	if len(es) != 3 {
+		t.Fatalf("%d rejections audited, want 3", len(es))
+	}
+}
+
+func BenchmarkPullDelta100of10000(b *testing.B) {
+	a, bb := newSide(b, 1), newSide(b, 2)
+	a.trust(b, bb)
+	bb.trust(b, a)
+	all := a.admits(b, 10000+100*b.N)
+	a.apply(b, all[:10000])
+	bb.apply(b, all[:10000])
+	bb.pullFrom(b, a)
+	var rt, bytes int64
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		a.apply(b, all[10000+i*100:10000+(i+1)*100])
+		b.StartTimer()
+		st := bb.pullFrom(b, a)
+		rt += int64(st.RoundTrips)
+		bytes += st.BytesIn + st.BytesOut
+	}
+	b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/op")
+}

@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Three processes: B and C start with A's ticket, A's operator adds B
+// and C (B and C are never told about each other); every node then lists
+// the other two as online members with hostname, age recipient and
+// sysinfo. Then C stops gracefully, B is killed, and B restarts from
+// remembered peers alone.
+func TestMeshJoinLeaveRejoin(t *testing.T) {
+	root := t.TempDir()
+	a := startMesh(t, "alpha", root+"/a")
+	b := startMesh(t, "bravo", root+"/b", a.ticket())
+	c := startMesh(t, "charlie", root+"/c", a.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", c.ticket())
+	nodes := []*meshNode{a, b, c}
+	ids := map[*meshNode]string{}
+	for _, n := range nodes {
+		ids[n] = n.status().NodeID
+	}
+	for _, n := range nodes {
+		for _, other := range nodes {
+			if other == n {
+				continue
+			}
+			var last string
+			eventually(t, 30*time.Second, n.name+" sees "+other.name+" as an online member with sysinfo", func() bool {
+				p, ok := n.peer(ids[other])
+				last = describe(n.peers())
+				return ok && p.State == "member" && p.Online && p.Hostname == other.name &&
+					strings.HasPrefix(p.AgeRecipient, "age1") && p.Sysinfo != nil && len(p.Sysinfo.Interfaces) > 0
+			}, func() string { return last })
+		}
+	}
+
+	// C stops gracefully: the others hear it leave.
+	if code, _ := c.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("charlie exited %d", code)
+	}
+	for _, n := range []*meshNode{a, b} {
+		eventually(t, 30*time.Second, n.name+" marks charlie offline", func() bool {
+			p, ok := find(n.peers(), ids[c])
+			return ok && !p.Online
+		}, nil)
+		if !strings.Contains(n.logs.String(), `msg="member left" component=gossip node=`+ids[c]) {
+			t.Errorf("%s did not see charlie leave (it should not need missed heartbeats)", n.name)
+		}
+	}
+
+	// B is killed: the others notice the missed heartbeats.
+	if code, _ := b.stop(syscall.SIGKILL); code == 0 {
+		t.Fatal("kill -9 gave exit 0")
+	}
+	eventually(t, 30*time.Second, "alpha marks bravo offline", func() bool {
+		p, ok := find(a.peers(), ids[b])
+		return ok && !p.Online
+	}, nil)
+	if !strings.Contains(a.logs.String(), `msg="member offline" component=gossip node=`+ids[b]) {
+		t.Error("alpha did not mark bravo offline by missed heartbeats")
+	}
+
+	// B restarts with no ticket and rejoins from remembered peers.
+	b2 := startMesh(t, "bravo", b.dataDir)
+	eventually(t, 30*time.Second, "bravo back online on both sides", func() bool {
+		pa, ok1 := find(a.peers(), ids[b])
+		pb, ok2 := find(b2.peers(), ids[a])
+		return ok1 && ok2 && pa.Online && pb.Online
+	}, func() string { return describe(a.peers()) + "\n" + describe(b2.peers()) })
+}
+
+// A node that was down while others changed their records gets every
+// change when it comes back.
+func TestMeshCatchUp(t *testing.T) {
+	root := t.TempDir()
+	a := startMesh(t, "alpha", root+"/a")
+	b := startMesh(t, "bravo", root+"/b", a.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
+	idA, idB := a.status().NodeID, b.status().NodeID
+	eventually(t, 30*time.Second, "bravo online at alpha", func() bool {
+		p, ok := find(a.peers(), idB)
+		return ok && p.Online
+	}, nil)
+	if code, _ := b.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("bravo exited %d", code)
+	}
+
+	// While B is away: A admits two new nodes and restarts (a new node
+	// record, with a new start time).
+	var newIDs []string
+	for _, name := range []string{"delta", "echo"} {
+		dir := root + "/" + name
+		out := mustCLI(t, dir, "init", "-o", "json")
+		newIDs = append(newIDs, jsonField(t, out, "node_id"))
+		mustCLI(t, a.dataDir, "peers", "add", jsonField(t, out, "ticket"))
+	}
+	if code, _ := a.stop(syscall.SIGTERM); code != 0 {
+		t.Fatal("alpha did not stop cleanly")
+	}
+	a2 := startMesh(t, "alpha", a.dataDir)
+	started := a2.status().StartedAt
+
+	b2 := startMesh(t, "bravo", b.dataDir)
+	eventually(t, 30*time.Second, "bravo has every change alpha made while it was away", func() bool {
+		ps := b2.peers()
+		for _, id := range newIDs {
+			if p, ok := find(ps, id); !ok || p.State != "member" {
+				return false
+			}
+		}
+		p, ok := find(ps, idA)
+		return ok && p.StartedAt != nil && p.StartedAt.Equal(started.Truncate(time.Millisecond))
+	}, func() string { return describe(b2.peers()) })
+}
+
+// A stranger (its own identity, started with A's ticket like any node,
+// but never added by anyone) stays pending and none of its records are
+// accepted anywhere.
+func TestMeshStrangerStaysPending(t *testing.T) {
+	root := t.TempDir()
+	a := startMesh(t, "alpha", root+"/a")
+	b := startMesh(t, "bravo", root+"/b", a.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
+	s := startMesh(t, "stranger", root+"/s", a.ticket())
+	idB, idS := b.status().NodeID, s.status().NodeID
+	eventually(t, 30*time.Second, "alpha lists the stranger as pending with its hostname", func() bool {
+		p, ok := find(a.peers(), idS)
+		return ok && p.State == "pending" && p.Hostname == "stranger" && !p.Online
+	}, func() string { return describe(a.peers()) })
+	eventually(t, 30*time.Second, "bravo online at alpha", func() bool {
+		p, ok := find(a.peers(), idB)
+		return ok && p.Online
+	}, nil)
+	// Let heartbeats and sysinfo flow for a while, then check nothing of
+	// the stranger was stored anywhere and it received nothing but
+	// alpha's introduction.
+	for range 3 {
+		for _, n := range []*meshNode{a, b} {
+			if p, ok := n.peer(idS); ok && p.State == "member" {
+				t.Fatalf("%s made the stranger a member", n.name)
+			}
+			if n.status().Counts.Records["node"] != 2 {
+				t.Fatalf("%s stores %d node records, want 2 (alpha, bravo)", n.name, n.status().Counts.Records["node"])
+			}
+		}
+		waitHeartbeats(a)
+	}
+	got := s.status().Counts.Records
+	if got["admit"] != 1 || got["sysinfo"] != 1 || got["node"] > 2 {
+		t.Fatalf("the stranger holds %v; want only its own records, its admit of alpha and alpha's introduction", got)
+	}
+	if p, ok := find(s.peers(), idB); ok && p.Hostname != "" {
+		t.Fatalf("the stranger learnt bravo's details: %+v", p)
+	}
+}
+
+// waitHeartbeats lets a few heartbeat intervals (1s in these tests) pass,
+// measured by the node's own uptime.
+func waitHeartbeats(n *meshNode) {
+	n.t.Helper()
+	start := n.status().UptimeSeconds
+	eventually(n.t, 30*time.Second, "three heartbeat intervals", func() bool {
+		return n.status().UptimeSeconds-start >= 3
+	}, nil)
+}
