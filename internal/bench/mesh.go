@@ -72,7 +72,9 @@ func (c *Cluster) Delivery(ctx context.Context, samples int, gap time.Duration) 
 			last = max(last, d)
 		}
 		toAll = append(toAll, last)
-		time.Sleep(gap)
+		if gap > 0 {
+			time.Sleep(gap)
+		}
 	}
 	res.ToAll, res.ToEach = Summarize(toAll), Summarize(toEach)
 	return res, nil

@@ -27,7 +27,9 @@ import (
 const maxPubsubMessage = record.MaxEnvelope + 16<<10
 
 // newHost builds the libp2p host: QUIC and TCP, Noise, yamux, no relay,
-// no NAT port mapping or AutoNAT (nothing that reaches for the internet),
+// no NAT port mapping and no AutoNAT probing (nothing that reaches for the
+// internet; reachability is fixed as private, which also keeps AutoNAT's
+// background goroutine, which can deadlock host.Close under load, out),
 // a connection manager and a gater for revoked nodes.
 func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
@@ -42,6 +44,7 @@ func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.DisableRelay(),
+		libp2p.ForceReachabilityPrivate(),
 		libp2p.DisableMetrics(),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
