@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +21,12 @@ func TestMeshJoinLeaveRejoin(t *testing.T) {
 	c := startMesh(t, "charlie", root+"/c", a.ticket())
 	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
 	mustCLI(t, a.dataDir, "peers", "add", c.ticket())
+	if r := cli(t, a.dataDir, "peers", "add", a.ticket()); r.code == 0 || !strings.Contains(r.stderr, "own ticket") {
+		t.Fatalf("peers add of its own ticket: exit %d, %q", r.code, r.stderr)
+	}
+	if r := cli(t, a.dataDir, "peers", "add", "credmesh1garbage"); r.code == 0 || !strings.Contains(r.stderr, "bad ticket") {
+		t.Fatalf("peers add of a bad ticket: exit %d, %q", r.code, r.stderr)
+	}
 	nodes := []*meshNode{a, b, c}
 	ids := map[*meshNode]string{}
 	for _, n := range nodes {
@@ -167,4 +175,46 @@ func waitHeartbeats(n *meshNode) {
 	eventually(n.t, 30*time.Second, "three heartbeat intervals", func() bool {
 		return n.status().UptimeSeconds-start >= 3
 	}, nil)
+}
+
+// Nodes on one LAN find each other by mDNS and list each other as
+// pending: discovery never grants trust.
+func TestMDNSFindsPendingNodes(t *testing.T) {
+	if !hasMulticastInterface() {
+		t.Skip("no up, non-loopback interface with multicast on this machine: mDNS cannot run")
+	}
+	root := t.TempDir()
+	cluster := fmt.Sprintf("mdns-test-%d", time.Now().UnixNano())
+	start := func(name string) *daemon {
+		d := startDaemon(t, root+"/"+name, "--listen", "/ip4/0.0.0.0/tcp/0", "--hostname", name,
+			"--cluster", cluster, "--heartbeat", "1s")
+		d.waitReady()
+		return d
+	}
+	a, b := start("mdns-a"), start("mdns-b")
+	na := &meshNode{daemon: a, name: "mdns-a"}
+	nb := &meshNode{daemon: b, name: "mdns-b"}
+	idB := nb.status().NodeID
+	eventually(t, 30*time.Second, "mdns-a lists mdns-b as pending", func() bool {
+		p, ok := find(na.peers(), idB)
+		return ok && p.State == "pending" && p.Hostname == "mdns-b" && !p.Online
+	}, func() string { return describe(na.peers()) })
+	if n := na.status().Counts.Records["node"]; n != 1 {
+		t.Fatalf("mdns-a stores %d node records, want only its own", n)
+	}
+}
+
+func hasMulticastInterface() bool {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return false
+	}
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagMulticast != 0 && i.Flags&net.FlagLoopback == 0 {
+			if addrs, _ := i.Addrs(); len(addrs) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
