@@ -91,6 +91,53 @@ func (c *Client) AddPeer(ctx context.Context, ticket string) (AddPeerResult, err
 	return r, c.do(ctx, http.MethodPost, "/peers", jsonBody(AddPeer{Ticket: ticket}), &r)
 }
 
+// SetSecret writes a new version of a secret for its targets.
+func (c *Client) SetSecret(ctx context.Context, req SetSecret) (SecretWrites, error) {
+	var r SecretWrites
+	return r, c.do(ctx, http.MethodPost, "/secrets", jsonBody(req), &r)
+}
+
+// Secrets lists current secrets, for one target when node is set.
+func (c *Client) Secrets(ctx context.Context, node string) (Secrets, error) {
+	var r Secrets
+	return r, c.do(ctx, http.MethodGet, "/secrets?"+url.Values{"node": {node}}.Encode(), nil, &r)
+}
+
+// History lists every version of a secret, for one target when node is set.
+func (c *Client) History(ctx context.Context, name, node string) (SecretHistory, error) {
+	var r SecretHistory
+	return r, c.do(ctx, http.MethodGet, "/secrets/"+url.PathEscape(name)+"?"+url.Values{"node": {node}}.Encode(), nil, &r)
+}
+
+// Reveal returns the daemon's own copy of a secret.
+func (c *Client) Reveal(ctx context.Context, name string) (Revealed, error) {
+	var r Revealed
+	return r, c.do(ctx, http.MethodPost, "/secrets/"+url.PathEscape(name)+"/reveal", nil, &r)
+}
+
+// Ciphertext returns the stored age ciphertext of a secret's current
+// version for node (default the daemon's own).
+func (c *Client) Ciphertext(ctx context.Context, name, node string) ([]byte, error) {
+	var raw rawBody
+	err := c.do(ctx, http.MethodGet, "/secrets/"+url.PathEscape(name)+"/ciphertext?"+url.Values{"node": {node}}.Encode(), nil, &raw)
+	return raw, err
+}
+
+// rawBody receives a response body as is.
+type rawBody []byte
+
+// Share copies a secret to more targets.
+func (c *Client) Share(ctx context.Context, name string, to []string) (SecretWrites, error) {
+	var r SecretWrites
+	return r, c.do(ctx, http.MethodPost, "/secrets/"+url.PathEscape(name)+"/share", jsonBody(ShareSecret{To: to}), &r)
+}
+
+// DeleteSecret tombstones a secret for targets (all it may, when none).
+func (c *Client) DeleteSecret(ctx context.Context, name string, targets []string) (SecretWrites, error) {
+	var r SecretWrites
+	return r, c.do(ctx, http.MethodDelete, "/secrets/"+url.PathEscape(name)+"?"+url.Values{"target": targets}.Encode(), nil, &r)
+}
+
 func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)
@@ -127,6 +174,10 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 		return &StatusError{Code: resp.StatusCode, Message: e.Error}
 	}
 	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*rawBody); ok {
+		*raw = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

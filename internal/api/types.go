@@ -147,3 +147,80 @@ var (
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("not allowed")
 )
+
+// SetSecret is the body of POST /api/v1/secrets: one new version of Name
+// for each target (default: the daemon's own node), in one share group.
+type SetSecret struct {
+	Name    string   `json:"name"`
+	Targets []string `json:"targets,omitempty"` // node IDs, unique prefixes or hostnames
+	Value   []byte   `json:"value"`             // the plaintext (base64 in JSON)
+	Restart []string `json:"restart,omitempty"` // units to try-restart on the target
+}
+
+// SecretWrite is one version written by a set, share or delete.
+type SecretWrite struct {
+	Name      string `json:"name"`
+	Target    string `json:"target"`
+	Hostname  string `json:"hostname,omitempty"`
+	Version   uint64 `json:"version"`
+	Record    string `json:"record"`
+	Tombstone bool   `json:"tombstone,omitempty"`
+}
+
+// SecretWrites answers the writing calls.
+type SecretWrites struct {
+	Writes []SecretWrite `json:"writes"`
+}
+
+// ShareSecret is the body of POST /api/v1/secrets/{name}/share.
+type ShareSecret struct {
+	To []string `json:"to"`
+}
+
+// SecretTarget is the current version of a secret for one target.
+type SecretTarget struct {
+	Target         string    `json:"target"`
+	Hostname       string    `json:"hostname,omitempty"`
+	Version        uint64    `json:"version"`
+	Author         string    `json:"author"`
+	AuthorHostname string    `json:"author_hostname,omitempty"`
+	Creator        string    `json:"creator"`
+	Updated        time.Time `json:"updated"`
+	Record         string    `json:"record"`
+	CipherHash     string    `json:"ciphertext_sha256,omitempty"`
+	Size           int       `json:"ciphertext_bytes"`
+	Tombstone      bool      `json:"deleted,omitempty"`
+	Group          string    `json:"share_group"`
+	Restart        []string  `json:"restart,omitempty"`
+}
+
+// Secret is one name with its targets.
+type Secret struct {
+	Name    string         `json:"name"`
+	Targets []SecretTarget `json:"targets"`
+}
+
+// Secrets is GET /api/v1/secrets.
+type Secrets struct {
+	Secrets []Secret `json:"secrets"`
+}
+
+// SecretVersion is one version in a secret's history.
+type SecretVersion struct {
+	SecretTarget
+	Current bool `json:"current"`
+	Counts  bool `json:"counts"` // false: refused (neither its original author nor its target wrote it)
+}
+
+// SecretHistory is GET /api/v1/secrets/{name}.
+type SecretHistory struct {
+	Name     string          `json:"name"`
+	Versions []SecretVersion `json:"versions"`
+}
+
+// Revealed is POST /api/v1/secrets/{name}/reveal: this node's own copy.
+type Revealed struct {
+	Name    string `json:"name"`
+	Version uint64 `json:"version"`
+	Value   []byte `json:"value"`
+}

@@ -95,6 +95,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 		newRunCmd(e),
 		newStatusCmd(e),
 		newPeersCmd(e),
+		newSecretCmd(e),
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)

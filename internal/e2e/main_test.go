@@ -16,8 +16,11 @@ import (
 	"time"
 )
 
-// bin is the credmesh binary built once for the whole package.
-var bin string
+// bin is the credmesh binary built once for the whole package; the
+// daemons run daemonBin, which is bin built with -race when the tests run
+// with -race (CLI commands use the plain one: a race binary takes a second
+// just to start).
+var bin, daemonBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "credmesh-e2e-bin")
@@ -26,15 +29,19 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "credmesh")
-	args := []string{"build", "-o", bin}
+	daemonBin = bin
+	builds := [][]string{{"build", "-o", bin}}
 	if raceEnabled {
-		args = append(args, "-race")
+		daemonBin = filepath.Join(dir, "credmesh-race")
+		builds = append(builds, []string{"build", "-race", "-o", daemonBin})
 	}
-	build := exec.Command("go", append(args, "github.com/credmesh/credmesh/cmd/credmesh")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build credmesh:", err)
-		os.Exit(1)
+	for _, args := range builds {
+		build := exec.Command("go", append(args, "github.com/credmesh/credmesh/cmd/credmesh")...)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build credmesh:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -50,9 +57,18 @@ type result struct {
 // cli runs one credmesh command against dataDir and waits for it.
 func cli(t *testing.T, dataDir string, args ...string) result {
 	t.Helper()
+	return cliIn(t, dataDir, nil, args...)
+}
+
+// cliIn runs one credmesh command with stdin.
+func cliIn(t *testing.T, dataDir string, stdin []byte, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--data-dir", dataDir}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -90,7 +106,7 @@ type daemon struct {
 func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run"}, args...)...)
+	d.cmd = exec.Command(daemonBin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -203,6 +203,9 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 	case PublishRecord:
 		rec, err := g.publishRecord(ctx, m.Kind, m.Body)
 		m.Reply <- PublishResult{Record: rec, Err: err}
+	case PublishRecords:
+		recs, err := g.publishRecords(ctx, m.Kind, m.Bodies)
+		m.Reply <- PublishManyResult{Records: recs, Err: err}
 	case PublishEphemeral:
 		err := g.publishEphemeral(ctx, m.Kind, m.Body)
 		if m.Reply != nil {

@@ -20,6 +20,20 @@ type PublishRecord struct {
 	Reply chan<- PublishResult
 }
 
+// PublishRecords signs several records of Kind, stores them in one
+// transaction (all or none) and publishes them.
+type PublishRecords struct {
+	Kind   record.Kind
+	Bodies [][]byte
+	Reply  chan<- PublishManyResult
+}
+
+// PublishManyResult answers PublishRecords.
+type PublishManyResult struct {
+	Records []*record.Record
+	Err     error
+}
+
 // PublishResult answers PublishRecord.
 type PublishResult struct {
 	Record *record.Record
@@ -83,6 +97,7 @@ type (
 )
 
 func (PublishRecord) gossipMsg()    {}
+func (PublishRecords) gossipMsg()   {}
 func (PublishEphemeral) gossipMsg() {}
 func (AddPeer) gossipMsg()          {}
 func (Stats) gossipMsg()            {}

@@ -17,18 +17,30 @@ import (
 
 // publishRecord signs, stores and publishes one of this node's records.
 func (g *Gossip) publishRecord(ctx context.Context, kind record.Kind, body []byte) (*record.Record, error) {
-	rec, err := g.cfg.Store.AddOwn(ctx, g.now(), func(seq uint64) (*record.Envelope, error) {
-		return record.Seal(g.cfg.Identity.NodeKey(), kind, seq, g.now(), body)
+	recs, err := g.publishRecords(ctx, kind, [][]byte{body})
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// publishRecords signs and stores records in one transaction, then
+// publishes them.
+func (g *Gossip) publishRecords(ctx context.Context, kind record.Kind, bodies [][]byte) ([]*record.Record, error) {
+	recs, err := g.cfg.Store.AddOwnMany(ctx, g.now(), len(bodies), func(i int, seq uint64) (*record.Envelope, error) {
+		return record.Seal(g.cfg.Identity.NodeKey(), kind, seq, g.now(), bodies[i])
 	})
 	if err != nil {
 		return nil, err
 	}
-	g.cfg.Sink.Accepted([]*record.Record{rec})
-	if err := g.topic.Publish(ctx, rec.Raw()); err != nil {
-		// Stored: anti-entropy delivers it even if this publish failed.
-		g.log.Warn("publish failed; anti-entropy will deliver", "kind", kind, "err", err)
+	g.cfg.Sink.Accepted(recs)
+	for _, rec := range recs {
+		if err := g.topic.Publish(ctx, rec.Raw()); err != nil {
+			// Stored: anti-entropy delivers it even if this publish failed.
+			g.log.Warn("publish failed; anti-entropy will deliver", "kind", kind, "err", err)
+		}
 	}
-	return rec, nil
+	return recs, nil
 }
 
 // publishEphemeral signs and publishes a message that is not stored.

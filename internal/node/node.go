@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
@@ -29,6 +30,8 @@ type Node struct {
 	store    *store.Store
 	hostname string
 	started  time.Time
+
+	secretsMu sync.Mutex // serialises secret writes, so versions do not race
 
 	gossip    *gossip.Gossip
 	gossipRef actor.Ref[gossip.Msg]
@@ -151,7 +154,8 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 	if _, err = actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
 		return err
 	}
-	apiHandler := (&web.API{Backend: n, Store: n.store, Log: n.log.With("component", "api")}).Handler()
+	apiHandler := (&web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store,
+		Log: n.log.With("component", "api")}).Handler()
 	control := &web.ControlServer{
 		Path:    SocketPath(n.cfg.DataDir),
 		Handler: apiHandler,

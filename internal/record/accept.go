@@ -31,7 +31,14 @@ func Check(e *Envelope, m *Members, now time.Time) (any, error) {
 	if !m.IsMember(e.AuthorID()) {
 		return nil, reject(ReasonNotMember, "%s from %s, which is not a member", e.Kind, e.AuthorID().Short())
 	}
-	return DecodeBody(e)
+	body, err := DecodeBody(e)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := body.(Secret); ok && !m.IsMember(s.TargetID()) {
+		return nil, reject(ReasonWrongTarget, "secret %q for %s, which is not a member", s.Name, s.TargetID().Short())
+	}
+	return body, nil
 }
 
 // DecodeBody decodes the body of e by its kind and checks the invariants
@@ -50,6 +57,8 @@ func DecodeBody(e *Envelope) (any, error) {
 		return a, err
 	case KindRevoke:
 		return DecodeRevoke(e.Body)
+	case KindSecret:
+		return DecodeSecret(e.Body)
 	case KindHeartbeat:
 		return DecodeHeartbeat(e.Body)
 	case KindLeaving:

@@ -33,6 +33,7 @@ func FuzzBodies(f *testing.F) {
 	f.Add(uint8(KindRevoke), Revoke{Subject: make([]byte, 32), Reason: "r"}.Encode())
 	f.Add(uint8(KindHeartbeat), Heartbeat{5, time.Second}.Encode())
 	f.Add(uint8(KindSyncReq), SyncRequest{Target: make([]byte, 32)}.Encode())
+	f.Add(uint8(KindSecret), sampleSecret(f).Encode())
 	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
 		var again []byte
 		switch Kind(kind) {
@@ -71,6 +72,12 @@ func FuzzBodies(f *testing.F) {
 			again = v.Encode()
 		case KindSyncReq:
 			v, err := DecodeSyncRequest(body)
+			if err != nil {
+				return
+			}
+			again = v.Encode()
+		case KindSecret:
+			v, err := DecodeSecret(body)
 			if err != nil {
 				return
 			}

@@ -14,14 +14,17 @@ import (
 
 // Outcome is what Apply did with one record.
 type Outcome struct {
-	Record *record.Record // set when accepted
+	Record *record.Record // set when stored
 	Env    *record.Envelope
 	// Err is nil when the record was accepted, record.ErrDuplicate when it
 	// was already stored, and a *record.RejectError otherwise.
 	Err error
+	// Stored is true for accepted records and for secret versions that are
+	// refused but kept, so that every node resolves the same set.
+	Stored bool
 }
 
-// Accepted reports whether the record was stored.
+// Accepted reports whether the record was stored and counts.
 func (o Outcome) Accepted() bool { return o.Err == nil }
 
 // Apply runs the acceptance rules on verified envelopes, in order, in one
@@ -49,21 +52,31 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 			o := Outcome{Env: e}
 			body, err := s.decide(ctx, tx, e, m, now)
 			if err == nil {
-				if err := s.insert(ctx, tx, e, body, now); err != nil {
+				// A refused secret version is stored all the same (see
+				// insertSecret); insert says so with a rejection.
+				err = s.insert(ctx, tx, e, body, now)
+				if err != nil && !isReject(err) {
 					return false, err
 				}
-				o.Record = &record.Record{Envelope: e, Body: body}
+				o.Record, o.Stored = &record.Record{Envelope: e, Body: body}, true
+				if sec, ok := body.(record.Secret); ok && err == nil {
+					if aerr := auditReceived(ctx, tx, now, e, sec, from); aerr != nil {
+						return false, aerr
+					}
+				}
 				switch e.Kind {
 				case record.KindAdmit:
 					changed, stale = true, true
 				case record.KindRevoke:
 					// A revoke takes effect on the very next record.
-					if m, err = loadMembers(ctx, tx, s.self); err != nil {
-						return false, err
+					var lerr error
+					if m, lerr = loadMembers(ctx, tx, s.self); lerr != nil {
+						return false, lerr
 					}
 					changed = true
 				}
-			} else if !errors.Is(err, record.ErrDuplicate) {
+			}
+			if err != nil && !errors.Is(err, record.ErrDuplicate) {
 				var re *record.RejectError
 				if !errors.As(err, &re) {
 					return false, err // a storage failure, not a verdict
@@ -85,6 +98,11 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 
 // decide returns the decoded body when e is to be stored, ErrDuplicate,
 // a rejection, or a storage error.
+func isReject(err error) bool {
+	var re *record.RejectError
+	return errors.As(err, &re)
+}
+
 func (s *Store) decide(ctx context.Context, tx *sql.Tx, e *record.Envelope, m *record.Members, now time.Time) (any, error) {
 	if !e.Kind.IsRecord() {
 		return nil, &record.RejectError{Reason: record.ReasonUnknownKind, Detail: e.Kind.String() + " is not a record"}
@@ -140,6 +158,8 @@ func recordKey(e *record.Envelope, body any) string {
 		return string(b.SubjectID())
 	case record.Revoke:
 		return string(b.SubjectID())
+	case record.Secret:
+		return b.Key().String()
 	}
 	return string(e.AuthorID())
 }
@@ -167,8 +187,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, e *record.Envelope, body
 	if err != nil {
 		return fmt.Errorf("insert record: %w", err)
 	}
-	if n, ok := body.(record.Node); ok {
-		return upsertPeerFromNode(ctx, tx, e.AuthorID(), n, now)
+	switch b := body.(type) {
+	case record.Node:
+		return upsertPeerFromNode(ctx, tx, e.AuthorID(), b, now)
+	case record.Secret:
+		return insertSecret(ctx, tx, e, b)
 	}
 	return nil
 }
@@ -197,30 +220,45 @@ func nonNil(s []string) []string {
 // sequence, calls seal with it, and applies the result, all in one
 // transaction. The record is returned for publishing.
 func (s *Store) AddOwn(ctx context.Context, now time.Time, seal func(seq uint64) (*record.Envelope, error)) (*record.Record, error) {
-	var rec *record.Record
+	recs, err := s.AddOwnMany(ctx, now, 1, func(_ int, seq uint64) (*record.Envelope, error) { return seal(seq) })
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// AddOwnMany stores n records this node signs in one transaction: all of
+// them or none. seal(i, seq) makes the i-th.
+func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(i int, seq uint64) (*record.Envelope, error)) ([]*record.Record, error) {
+	var recs []*record.Record
 	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
-		seq := s.nextSeq(now)
-		e, err := seal(seq)
-		if err != nil {
-			return false, err
+		recs = recs[:0]
+		changed := false
+		for i := range n {
+			seq := s.nextSeq(now)
+			e, err := seal(i, seq)
+			if err != nil {
+				return false, err
+			}
+			body, err := s.decide(ctx, tx, e, s.Members(), now)
+			if err != nil {
+				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
+			}
+			if err := s.insert(ctx, tx, e, body, now); err != nil {
+				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
+			}
+			if err := setMeta(ctx, tx, metaAuthorSeq, strconv.FormatUint(seq, 10)); err != nil {
+				return false, err
+			}
+			recs = append(recs, &record.Record{Envelope: e, Body: body})
+			changed = changed || e.Kind == record.KindAdmit || e.Kind == record.KindRevoke
 		}
-		body, err := s.decide(ctx, tx, e, s.Members(), now)
-		if err != nil {
-			return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
-		}
-		if err := s.insert(ctx, tx, e, body, now); err != nil {
-			return false, err
-		}
-		if err := setMeta(ctx, tx, metaAuthorSeq, strconv.FormatUint(seq, 10)); err != nil {
-			return false, err
-		}
-		rec = &record.Record{Envelope: e, Body: body}
-		return e.Kind == record.KindAdmit || e.Kind == record.KindRevoke, nil
+		return changed, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("add own record: %w", err)
+		return nil, fmt.Errorf("add own records: %w", err)
 	}
-	return rec, nil
+	return recs, nil
 }
 
 // NextSeq reserves a sequence for an ephemeral message this node signs
@@ -340,4 +378,19 @@ func queryRecords(ctx context.Context, tx *sql.Tx, where string, args ...any) ([
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// EventSecretReceived is audited for every secret version stored from
+// another node.
+const EventSecretReceived = "secret.received"
+
+func auditReceived(ctx context.Context, tx *sql.Tx, now time.Time, e *record.Envelope, s record.Secret, from string) error {
+	what := "version"
+	if s.Tombstone {
+		what = "deletion"
+	}
+	data, _ := json.Marshal(map[string]any{"target": s.TargetID(), "version": s.Version, "record": e.ID().String(),
+		"tombstone": s.Tombstone, "from": from})
+	return addEvent(ctx, tx, Event{Time: now, Type: EventSecretReceived, Node: string(e.AuthorID()), Secret: s.Name,
+		Message: fmt.Sprintf("received %s %d of %s for %s", what, s.Version, s.Name, s.TargetID().Short()), Data: data})
 }

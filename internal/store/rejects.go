@@ -94,6 +94,7 @@ func (s *Store) RejectCounts() map[record.Reason]uint64 {
 type Rejection struct {
 	Kind   record.Kind
 	Author record.NodeID
+	Secret string // the secret's name, for secret records
 	ID     string // record ID when known
 	Reason record.Reason
 	Detail string
@@ -120,8 +121,11 @@ func rejectSource(r Rejection) string {
 }
 
 func (s *Store) auditReject(ctx context.Context, tx *sql.Tx, now time.Time, e *record.Envelope, re *record.RejectError, from string) error {
-	return s.auditRejection(ctx, tx, now, Rejection{Kind: e.Kind, Author: e.AuthorID(), ID: e.ID().String(),
-		Reason: re.Reason, Detail: re.Detail, From: from})
+	r := Rejection{Kind: e.Kind, Author: e.AuthorID(), ID: e.ID().String(), Reason: re.Reason, Detail: re.Detail, From: from}
+	if e.Kind == record.KindSecret {
+		r.Secret = secretName(e.Body)
+	}
+	return s.auditRejection(ctx, tx, now, r)
 }
 
 func (s *Store) auditRejection(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection) error {
@@ -141,6 +145,19 @@ func addRejectEvent(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection,
 		data["suppressed_before"] = suppressed
 	}
 	b, _ := json.Marshal(data)
-	return addEvent(ctx, tx, Event{Time: now, Type: EventRecordRejected, Node: string(r.Author),
+	return addEvent(ctx, tx, Event{Time: now, Type: EventRecordRejected, Node: string(r.Author), Secret: r.Secret,
 		Message: fmt.Sprintf("rejected %s: %s", r.Kind, r.Detail), Data: b})
+}
+
+// secretName reads the name at the start of a secret body, if it is a
+// printable one (even when the rest of the body is bad).
+func secretName(body []byte) string {
+	if len(body) == 0 || int(body[0]) >= len(body) || body[0] >= 0x80 {
+		return ""
+	}
+	name := string(body[1 : 1+body[0]])
+	if record.ValidName(name) != nil {
+		return ""
+	}
+	return name
 }

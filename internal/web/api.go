@@ -19,10 +19,15 @@ type Backend interface {
 	Status(ctx context.Context) (api.Status, error)
 	Ticket(ctx context.Context) (api.Ticket, error)
 	AddPeer(ctx context.Context, ticket string) (api.AddPeerResult, error)
+	SetSecret(ctx context.Context, req api.SetSecret) (api.SecretWrites, error)
+	RevealSecret(ctx context.Context, name string) (api.Revealed, error)
+	ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error)
+	DeleteSecret(ctx context.Context, name string, targets []string) (api.SecretWrites, error)
 }
 
 // API serves /api/v1 from a Backend and the store.
 type API struct {
+	Self    Self
 	Backend Backend
 	Store   *store.Store
 	Log     *slog.Logger
@@ -37,6 +42,13 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.Prefix+"/peers", a.peers)
 	mux.HandleFunc("POST "+api.Prefix+"/peers", a.addPeer)
 	mux.HandleFunc("GET "+api.Prefix+"/peers/{node}", a.peer)
+	mux.HandleFunc("GET "+api.Prefix+"/secrets", a.secrets)
+	mux.HandleFunc("POST "+api.Prefix+"/secrets", a.setSecret)
+	mux.HandleFunc("GET "+api.Prefix+"/secrets/{name}", a.secretHistory)
+	mux.HandleFunc("DELETE "+api.Prefix+"/secrets/{name}", a.deleteSecret)
+	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/reveal", a.revealSecret)
+	mux.HandleFunc("GET "+api.Prefix+"/secrets/{name}/ciphertext", a.ciphertext)
+	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/share", a.shareSecret)
 	return limitBody(jsonMuxErrors(mux))
 }
 

@@ -25,6 +25,18 @@ func (b staticBackend) Status(context.Context) (api.Status, error) { return b.st
 func (b staticBackend) AddPeer(context.Context, string) (api.AddPeerResult, error) {
 	return api.AddPeerResult{}, api.ErrInvalid
 }
+func (b staticBackend) SetSecret(context.Context, api.SetSecret) (api.SecretWrites, error) {
+	return api.SecretWrites{}, api.ErrInvalid
+}
+func (b staticBackend) RevealSecret(context.Context, string) (api.Revealed, error) {
+	return api.Revealed{}, api.ErrNotFound
+}
+func (b staticBackend) ShareSecret(context.Context, string, []string) (api.SecretWrites, error) {
+	return api.SecretWrites{}, api.ErrInvalid
+}
+func (b staticBackend) DeleteSecret(context.Context, string, []string) (api.SecretWrites, error) {
+	return api.SecretWrites{}, api.ErrInvalid
+}
 func (b staticBackend) Ticket(context.Context) (api.Ticket, error) {
 	return api.Ticket{NodeID: b.status.NodeID, Ticket: "credmesh1test"}, nil
 }

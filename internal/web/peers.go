@@ -52,11 +52,7 @@ func (a *API) addPeer(w http.ResponseWriter, r *http.Request) {
 // PeerDetail resolves node and returns what is known of it, with its
 // latest sysinfo.
 func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, error) {
-	ps, err := a.Store.Peers(ctx)
-	if err != nil {
-		return api.PeerDetail{}, err
-	}
-	id, err := Resolve(ps, a.Store.Members().Self(), node)
+	id, ps, err := a.resolve(ctx, node)
 	if err != nil {
 		return api.PeerDetail{}, err
 	}
@@ -83,9 +79,25 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 	return d, nil
 }
 
+// Self names this node for Resolve.
+type Self struct {
+	ID       record.NodeID
+	Hostname string
+}
+
+// resolve resolves a NODE argument against the store's peers.
+func (a *API) resolve(ctx context.Context, q string) (record.NodeID, []store.Peer, error) {
+	ps, err := a.Store.Peers(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := Resolve(ps, a.Self, q)
+	return id, ps, err
+}
+
 // Resolve finds the node a user means: a full node ID, a unique prefix of
 // one (at least 4 characters), or a unique hostname. This node counts too.
-func Resolve(ps []store.Peer, self record.NodeID, q string) (record.NodeID, error) {
+func Resolve(ps []store.Peer, self Self, q string) (record.NodeID, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return "", fmt.Errorf("%w: no node given", api.ErrInvalid)
@@ -94,7 +106,7 @@ func Resolve(ps []store.Peer, self record.NodeID, q string) (record.NodeID, erro
 		id   record.NodeID
 		host string
 	}
-	cands := []cand{{id: self}}
+	cands := []cand{{self.ID, self.Hostname}}
 	for _, p := range ps {
 		cands = append(cands, cand{p.NodeID, p.Hostname})
 	}

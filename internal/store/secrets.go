@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
+)
+
+// insertSecret adds the secret version's row and resolves its key again.
+// It returns a rejection when the version does not count (stored anyway:
+// every node must resolve the same set).
+func insertSecret(ctx context.Context, tx *sql.Tx, e *record.Envelope, s record.Secret) error {
+	units, _ := json.Marshal(nonNil(s.Restart))
+	var hash any
+	if len(s.Ciphertext) > 0 {
+		sum := sha256.Sum256(s.Ciphertext)
+		hash = sum[:]
+	}
+	id := e.ID()
+	_, err := tx.ExecContext(ctx, `INSERT INTO secrets(id, name, target, version, author, created_ms, tombstone, share_group, restart, ct_size, ct_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id[:], s.Name, string(s.TargetID()), int64(s.Version), string(e.AuthorID()), s.CreatedAt.UnixMilli(), s.Tombstone,
+		s.Group, string(units), len(s.Ciphertext), hash)
+	if err != nil {
+		return fmt.Errorf("insert secret: %w", err)
+	}
+	res, err := resolveKey(ctx, tx, s.Key())
+	if err != nil {
+		return err
+	}
+	if !res.Valid[id] && res.Creator != "" {
+		return &record.RejectError{Reason: record.ReasonNotAllowed,
+			Detail: fmt.Sprintf("secret %q for %s version %d by %s, which is neither its original author (%s) nor its target",
+				s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), res.Creator.Short())}
+	}
+	return nil
+}
+
+// resolveKey runs record.Resolve over every version of key and saves the
+// result in secret_heads.
+func resolveKey(ctx context.Context, tx *sql.Tx, key record.Key) (record.Resolution, error) {
+	vs, err := keyVersions(ctx, tx, key)
+	if err != nil {
+		return record.Resolution{}, err
+	}
+	res := record.Resolve(key.Target, vs)
+	var cur any
+	var version int64
+	var tomb bool
+	if res.Current != nil {
+		cur, version, tomb = res.Current.ID[:], int64(res.Current.Version), res.Current.Tombstone
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO secret_heads(name, target, creator, current_id, version, tombstone) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(name, target) DO UPDATE SET creator = excluded.creator, current_id = excluded.current_id,
+			version = excluded.version, tombstone = excluded.tombstone`,
+		key.Name, string(key.Target), string(res.Creator), cur, version, tomb)
+	if err != nil {
+		return res, fmt.Errorf("update secret head: %w", err)
+	}
+	return res, nil
+}
+
+func keyVersions(ctx context.Context, tx *sql.Tx, key record.Key) ([]record.SecretVersion, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, author, version, tombstone FROM secrets WHERE name = ? AND target = ?", key.Name, string(key.Target))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var vs []record.SecretVersion
+	for rows.Next() {
+		var v record.SecretVersion
+		var id []byte
+		var author string
+		var version int64
+		if err := rows.Scan(&id, &author, &version, &v.Tombstone); err != nil {
+			return nil, err
+		}
+		copy(v.ID[:], id)
+		v.Author, v.Version = record.NodeID(author), uint64(version)
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+// SecretState returns the resolved state of one secret (name, target).
+func (s *Store) SecretState(ctx context.Context, key record.Key) (record.Resolution, error) {
+	var res record.Resolution
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		vs, err := keyVersions(ctx, tx, key)
+		res = record.Resolve(key.Target, vs)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("secret state: %w", err)
+	}
+	return res, nil
+}
+
+// SecretVersion is one stored version of a secret, without its ciphertext.
+type SecretVersion struct {
+	ID         record.ID
+	Name       string
+	Target     record.NodeID
+	Version    uint64
+	Author     record.NodeID
+	Creator    record.NodeID // the original author of (name, target)
+	Created    time.Time
+	Tombstone  bool
+	Group      []byte
+	Restart    []string
+	Size       int    // ciphertext bytes
+	CipherHash []byte // SHA-256 of the ciphertext
+	Current    bool   // the version in force
+	Counts     bool   // false for versions refused by the rules
+}
+
+const secretCols = "s.id, s.name, s.target, s.version, s.author, s.created_ms, s.tombstone, s.share_group, s.restart, s.ct_size, s.ct_hash"
+
+func scanSecrets(rows *sql.Rows) ([]SecretVersion, error) {
+	defer rows.Close()
+	var out []SecretVersion
+	for rows.Next() {
+		v, err := scanOne(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// CurrentSecrets returns the current version of every secret (of one
+// target when target is set), deleted ones included when withDeleted, by
+// name then target.
+func (s *Store) CurrentSecrets(ctx context.Context, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
+	q := "SELECT " + secretCols + ", s.creator FROM current_secrets s WHERE 1=1"
+	var args []any
+	if target != "" {
+		q += " AND s.target = ?"
+		args = append(args, string(target))
+	}
+	if !withDeleted {
+		q += " AND s.tombstone = 0"
+	}
+	q += " ORDER BY s.name, s.target"
+	var out []SecretVersion
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanCurrent(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("current secrets: %w", err)
+	}
+	return out, nil
+}
+
+func scanCurrent(rows *sql.Rows) ([]SecretVersion, error) {
+	defer rows.Close()
+	var out []SecretVersion
+	for rows.Next() {
+		var creator string
+		vs, err := scanOne(rows, &creator)
+		if err != nil {
+			return nil, err
+		}
+		vs.Creator, vs.Current, vs.Counts = record.NodeID(creator), true, true
+		out = append(out, vs)
+	}
+	return out, rows.Err()
+}
+
+func scanOne(rows *sql.Rows, extra ...any) (SecretVersion, error) {
+	var v SecretVersion
+	var id []byte
+	var target, author, units string
+	var version, created int64
+	dest := append([]any{&id, &v.Name, &target, &version, &author, &created, &v.Tombstone, &v.Group, &units, &v.Size, &v.CipherHash}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return v, err
+	}
+	copy(v.ID[:], id)
+	v.Target, v.Author, v.Version = record.NodeID(target), record.NodeID(author), uint64(version)
+	v.Created = time.UnixMilli(created)
+	_ = json.Unmarshal([]byte(units), &v.Restart)
+	return v, nil
+}
+
+// SecretHistory returns every stored version of name (for one target when
+// target is set), newest first, each marked current and counting or not.
+func (s *Store) SecretHistory(ctx context.Context, name string, target record.NodeID) ([]SecretVersion, error) {
+	q := "SELECT " + secretCols + " FROM secrets s WHERE s.name = ?"
+	args := []any{name}
+	if target != "" {
+		q += " AND s.target = ?"
+		args = append(args, string(target))
+	}
+	q += " ORDER BY s.target, s.version DESC, s.id DESC"
+	var out []SecretVersion
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if out, err = scanSecrets(rows); err != nil {
+			return err
+		}
+		resolved := map[record.NodeID]record.Resolution{}
+		for i := range out {
+			v := &out[i]
+			res, ok := resolved[v.Target]
+			if !ok {
+				vs, err := keyVersions(ctx, tx, record.Key{Name: name, Target: v.Target})
+				if err != nil {
+					return err
+				}
+				res = record.Resolve(v.Target, vs)
+				resolved[v.Target] = res
+			}
+			v.Creator, v.Counts = res.Creator, res.Valid[v.ID]
+			v.Current = res.Current != nil && res.Current.ID == v.ID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret history: %w", err)
+	}
+	return out, nil
+}
+
+// ErrNotFound is returned when a record or secret does not exist.
+var ErrNotFound = errors.New("not found")
+
+// SecretBody returns the decoded body of a stored secret version.
+func (s *Store) SecretBody(ctx context.Context, id record.ID) (record.Secret, error) {
+	raws, err := s.RawByIDs(ctx, []record.ID{id})
+	if err != nil {
+		return record.Secret{}, err
+	}
+	if len(raws) == 0 {
+		return record.Secret{}, fmt.Errorf("secret version %s: %w", id.Short(), ErrNotFound)
+	}
+	e, err := record.Open(raws[0])
+	if err != nil {
+		return record.Secret{}, fmt.Errorf("stored secret %s: %w", id.Short(), err)
+	}
+	return record.DecodeSecret(e.Body)
+}
+
+// PutOwnCopy keeps a copy of a secret this node authored, encrypted to
+// this node's own key.
+func (s *Store) PutOwnCopy(ctx context.Context, now time.Time, group []byte, version uint64, name string, ciphertext []byte) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO own_copies(share_group, version, name, ciphertext, created_ms) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(share_group, version) DO UPDATE SET ciphertext = excluded.ciphertext, name = excluded.name`,
+			group, int64(version), name, ciphertext, now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("keep own copy: %w", err)
+	}
+	return nil
+}
+
+// OwnCopy returns the newest copy this node kept of a secret in group.
+func (s *Store) OwnCopy(ctx context.Context, group []byte) (ciphertext []byte, version uint64, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		var v int64
+		err := tx.QueryRowContext(ctx, "SELECT ciphertext, version FROM own_copies WHERE share_group = ? ORDER BY version DESC LIMIT 1", group).Scan(&ciphertext, &v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("own copy: %w", ErrNotFound)
+		}
+		version = uint64(v)
+		return err
+	})
+	return ciphertext, version, err
+}

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+
+	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+// hostnames maps node IDs to hostnames (this node included).
+func (a *API) hostnames(ctx context.Context) (map[record.NodeID]string, []store.Peer, error) {
+	ps, err := a.Store.Peers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := map[record.NodeID]string{a.Self.ID: a.Self.Hostname}
+	for _, p := range ps {
+		m[p.NodeID] = p.Hostname
+	}
+	return m, ps, nil
+}
+
+// SecretsList returns current secrets grouped by name, for the targets
+// node resolves to (all when node is empty).
+func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error) {
+	hosts, ps, err := a.hostnames(ctx)
+	if err != nil {
+		return api.Secrets{}, err
+	}
+	var target record.NodeID
+	if node != "" {
+		if target, err = Resolve(ps, a.Self, node); err != nil {
+			return api.Secrets{}, err
+		}
+	}
+	cur, err := a.Store.CurrentSecrets(ctx, target, false)
+	if err != nil {
+		return api.Secrets{}, err
+	}
+	out := api.Secrets{Secrets: []api.Secret{}}
+	for _, v := range cur {
+		if len(out.Secrets) == 0 || out.Secrets[len(out.Secrets)-1].Name != v.Name {
+			out.Secrets = append(out.Secrets, api.Secret{Name: v.Name})
+		}
+		last := &out.Secrets[len(out.Secrets)-1]
+		last.Targets = append(last.Targets, targetView(v, hosts))
+	}
+	return out, nil
+}
+
+func targetView(v store.SecretVersion, hosts map[record.NodeID]string) api.SecretTarget {
+	t := api.SecretTarget{
+		Target: string(v.Target), Hostname: hosts[v.Target], Version: v.Version,
+		Author: string(v.Author), AuthorHostname: hosts[v.Author], Creator: string(v.Creator),
+		Updated: v.Created.UTC(), Record: v.ID.String(), Size: v.Size, Tombstone: v.Tombstone,
+		Group: hex.EncodeToString(v.Group), Restart: v.Restart,
+	}
+	if len(v.CipherHash) > 0 {
+		t.CipherHash = hex.EncodeToString(v.CipherHash)
+	}
+	return t
+}
+
+// History returns every version of name (for the targets node resolves
+// to, all when empty).
+func (a *API) History(ctx context.Context, name, node string) (api.SecretHistory, error) {
+	if err := record.ValidName(name); err != nil {
+		return api.SecretHistory{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	hosts, ps, err := a.hostnames(ctx)
+	if err != nil {
+		return api.SecretHistory{}, err
+	}
+	var target record.NodeID
+	if node != "" {
+		if target, err = Resolve(ps, a.Self, node); err != nil {
+			return api.SecretHistory{}, err
+		}
+	}
+	vs, err := a.Store.SecretHistory(ctx, name, target)
+	if err != nil {
+		return api.SecretHistory{}, err
+	}
+	if len(vs) == 0 {
+		return api.SecretHistory{}, fmt.Errorf("%w: no secret %s", api.ErrNotFound, name)
+	}
+	out := api.SecretHistory{Name: name}
+	for _, v := range vs {
+		out.Versions = append(out.Versions, api.SecretVersion{SecretTarget: targetView(v, hosts), Current: v.Current, Counts: v.Counts})
+	}
+	return out, nil
+}
+
+func (a *API) secrets(w http.ResponseWriter, r *http.Request) {
+	list, err := a.SecretsList(r.Context(), r.URL.Query().Get("node"))
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (a *API) secretHistory(w http.ResponseWriter, r *http.Request) {
+	h, err := a.History(r.Context(), r.PathValue("name"), r.URL.Query().Get("node"))
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
+	var req api.SetSecret
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	res, err := a.Backend.SetSecret(r.Context(), req)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *API) shareSecret(w http.ResponseWriter, r *http.Request) {
+	var req api.ShareSecret
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	res, err := a.Backend.ShareSecret(r.Context(), r.PathValue("name"), req.To)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	res, err := a.Backend.DeleteSecret(r.Context(), r.PathValue("name"), r.URL.Query()["target"])
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// revealSecret answers a POST only (never a GET), uncached.
+func (a *API) revealSecret(w http.ResponseWriter, r *http.Request) {
+	res, err := a.Backend.RevealSecret(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ciphertext returns the stored age ciphertext of the current version of
+// name for one target (default this node). Every member stores it; only
+// the target can decrypt it.
+func (a *API) ciphertext(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := record.ValidName(name); err != nil {
+		writeError(w, a.Log, fmt.Errorf("%w: %v", api.ErrInvalid, err))
+		return
+	}
+	target := a.Self.ID
+	if node := r.URL.Query().Get("node"); node != "" {
+		var err error
+		if target, _, err = a.resolve(r.Context(), node); err != nil {
+			writeError(w, a.Log, err)
+			return
+		}
+	}
+	res, err := a.Store.SecretState(r.Context(), record.Key{Name: name, Target: target})
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	if res.Current == nil || res.Current.Tombstone {
+		writeError(w, a.Log, fmt.Errorf("%w: no current %s for %s", api.ErrNotFound, name, target))
+		return
+	}
+	body, err := a.Store.SecretBody(r.Context(), res.Current.ID)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(body.Ciphertext)
+}
