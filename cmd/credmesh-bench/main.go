@@ -34,6 +34,8 @@ func main() {
 		err = runMesh(ctx, os.Args[2:])
 	case "traffic":
 		err = runTraffic(ctx, os.Args[2:])
+	case "secrets":
+		err = runSecrets(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,7 +48,8 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
-  credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]`)
+  credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]
+  credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]`)
 	os.Exit(2)
 }
 
@@ -98,18 +101,12 @@ func runMesh(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		var prof *os.File
-		if *cpuprofile != "" {
-			if prof, err = os.Create(fmt.Sprintf("%s.n%d", *cpuprofile, n)); err != nil {
-				return err
-			}
-			_ = pprof.StartCPUProfile(prof)
+		stopProfile, err := profile(*cpuprofile, n)
+		if err != nil {
+			return err
 		}
 		r, err := c.Delivery(ctx, *samples, *gap)
-		if prof != nil {
-			pprof.StopCPUProfile()
-			prof.Close()
-		}
+		stopProfile()
 		stopErr := c.Stop()
 		if err != nil {
 			return err
@@ -167,4 +164,64 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func runSecrets(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("secrets", flag.ExitOnError)
+	ns := fs.String("n", "10", "cluster sizes")
+	samples := fs.Int("samples", 200, "secrets to set per size")
+	size := fs.Int("size", 64, "bytes per secret")
+	gap := fs.Duration("gap", 20*time.Millisecond, "pause between secrets")
+	out := fs.String("json", "", "also write the results as JSON to this file")
+	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measuring phase to this file")
+	_ = fs.Parse(args)
+	list, err := sizes(*ns)
+	if err != nil {
+		return err
+	}
+	var results []bench.SecretResult
+	fmt.Printf("%-4s %-8s %-6s %9s %9s %9s %9s\n", "N", "secrets", "bytes", "p50", "p90", "p99", "max")
+	for _, n := range list {
+		c, err := start(ctx, n, 0)
+		if err != nil {
+			return err
+		}
+		stopProfile, err := profile(*cpuprofile, n)
+		if err != nil {
+			return err
+		}
+		r, err := c.SecretDelivery(ctx, *samples, *size, *gap)
+		stopProfile()
+		stopErr := c.Stop()
+		if err != nil {
+			return err
+		}
+		if stopErr != nil {
+			fmt.Fprintln(os.Stderr, "stop:", stopErr)
+		}
+		results = append(results, r)
+		l := r.Latency
+		fmt.Printf("%-4d %-8d %-6d %7.2fms %7.2fms %7.2fms %7.2fms\n", r.N, r.Samples, r.Size, l.P50, l.P90, l.P99, l.Max)
+		fmt.Printf("     parts p50/p99: set call %.2f/%.2fms, set to stored on node 1 %.2f/%.2fms, read %.2f/%.2fms\n",
+			r.SetCall.P50, r.SetCall.P99, r.Stored.P50, r.Stored.P99, r.Read.P50, r.Read.P99)
+	}
+	return writeJSON(*out, results)
+}
+
+// profile starts a CPU profile to path.nN when path is set; the returned
+// function stops it.
+func profile(path string, n int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.n%d", path, n))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -268,4 +269,60 @@ func BenchmarkPullDelta100of10000(b *testing.B) {
 	}
 	b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/op")
+}
+
+// secrets makes n secret versions by s for target, encrypted for real.
+func (s *side) secrets(t testing.TB, n int, target *side) []*record.Envelope {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]*record.Envelope, n)
+	for i := range out {
+		ct, err := record.Encrypt(id.Recipient().String(), []byte(fmt.Sprintf("password-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec := record.Secret{Name: fmt.Sprintf("s%05d", i), Target: target.pub(), Version: 1, CreatedAt: now,
+			Ciphertext: ct, Group: make([]byte, record.GroupSize)}
+		e, err := record.Seal(s.key, record.KindSecret, uint64(1000+i), now, sec.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// The catch-up of the secrets issue: B misses 100 secrets of S.
+func TestPullSecretsCatchUp(t *testing.T) {
+	S, D := setSize, 100
+	a, b := newSide(t, 1), newSide(t, 2)
+	a.trust(t, b)
+	b.trust(t, a)
+	all := a.secrets(t, S, b)
+	a.apply(t, all[:S-D])
+	b.apply(t, all[:S-D])
+	b.pullFrom(t, a)
+	a.apply(t, all[S-D:])
+	begin := time.Now()
+	st := b.pullFrom(t, a)
+	took := time.Since(begin)
+	var recordBytes int
+	for _, e := range all[S-D:] {
+		recordBytes += len(e.Raw())
+	}
+	t.Logf("secrets S=%d D=%d: %d round trips, %d bytes (%d of them the records themselves, %d protocol), %v",
+		S, D, st.RoundTrips, st.BytesIn+st.BytesOut, recordBytes, st.BytesIn+st.BytesOut-int64(recordBytes), took)
+	if st.RoundTrips > 2 || st.Fetched != D || st.Accepted != D {
+		t.Fatalf("%d round trips, %d fetched, %d accepted; want at most 2 and %d", st.RoundTrips, st.Fetched, st.Accepted, D)
+	}
+	if overhead := st.BytesIn + st.BytesOut - int64(recordBytes); overhead > 8<<10 {
+		t.Fatalf("protocol overhead %d bytes for %d records, want under 8 KiB (IDs listed and wanted)", overhead, D)
+	}
+	c, _ := b.st.CountRecords(context.Background())
+	if c[record.KindSecret] != S {
+		t.Fatalf("B holds %d secrets, want %d", c[record.KindSecret], S)
+	}
 }

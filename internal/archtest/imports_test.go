@@ -79,7 +79,7 @@ var allowedInternal = map[string][]string{
 	"internal/cli":  {"*"},
 	"cmd/credmesh":  {"internal/cli"},
 	// The measuring harness sits beside cli.
-	"internal/bench":     {"internal/node", "internal/record"},
+	"internal/bench":     {"internal/node", "internal/record", "internal/api"},
 	"cmd/credmesh-bench": {"internal/bench"},
 	// Test-only packages.
 	"internal/e2e":      {"*"},

@@ -203,6 +203,24 @@ func (a *Arrivals) Count() int {
 	return n
 }
 
+// WaitNode returns when node has stored id.
+func (a *Arrivals) WaitNode(ctx context.Context, id record.ID, node int) (time.Time, error) {
+	for {
+		a.mu.Lock()
+		t, ok := a.at[id][node]
+		a.mu.Unlock()
+		if ok {
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("record %s did not reach node %d: %w", id.Short(), node, ctx.Err())
+		case <-a.changed:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // Wait returns when n nodes have stored id, with their arrival times.
 func (a *Arrivals) Wait(ctx context.Context, id record.ID, n int) (map[int]time.Time, error) {
 	for {

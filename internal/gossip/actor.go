@@ -204,7 +204,7 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 		rec, err := g.publishRecord(ctx, m.Kind, m.Body)
 		m.Reply <- PublishResult{Record: rec, Err: err}
 	case PublishRecords:
-		recs, err := g.publishRecords(ctx, m.Kind, m.Bodies)
+		recs, err := g.publishRecords(ctx, m.Kind, m.Bodies, m.With)
 		m.Reply <- PublishManyResult{Records: recs, Err: err}
 	case PublishEphemeral:
 		err := g.publishEphemeral(ctx, m.Kind, m.Body)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
 )
 
 // Msg is the GossipActor's message type.
@@ -25,6 +26,7 @@ type PublishRecord struct {
 type PublishRecords struct {
 	Kind   record.Kind
 	Bodies [][]byte
+	With   store.With // audit events and own copy, in the same transaction
 	Reply  chan<- PublishManyResult
 }
 

@@ -17,7 +17,7 @@ import (
 
 // publishRecord signs, stores and publishes one of this node's records.
 func (g *Gossip) publishRecord(ctx context.Context, kind record.Kind, body []byte) (*record.Record, error) {
-	recs, err := g.publishRecords(ctx, kind, [][]byte{body})
+	recs, err := g.publishRecords(ctx, kind, [][]byte{body}, store.With{})
 	if err != nil {
 		return nil, err
 	}
@@ -26,10 +26,10 @@ func (g *Gossip) publishRecord(ctx context.Context, kind record.Kind, body []byt
 
 // publishRecords signs and stores records in one transaction, then
 // publishes them.
-func (g *Gossip) publishRecords(ctx context.Context, kind record.Kind, bodies [][]byte) ([]*record.Record, error) {
+func (g *Gossip) publishRecords(ctx context.Context, kind record.Kind, bodies [][]byte, with store.With) ([]*record.Record, error) {
 	recs, err := g.cfg.Store.AddOwnMany(ctx, g.now(), len(bodies), func(i int, seq uint64) (*record.Envelope, error) {
 		return record.Seal(g.cfg.Identity.NodeKey(), kind, seq, g.now(), bodies[i])
-	})
+	}, with)
 	if err != nil {
 		return nil, err
 	}

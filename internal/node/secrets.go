@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/api"
@@ -148,8 +149,41 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 		}
 		bodies[i] = s.Encode()
 	}
+	// The events and, on the author, a copy encrypted to itself (so it can
+	// share what it wrote for others) go into the same transaction.
+	with := store.With{Events: func(recs []*record.Record) []store.Event {
+		evs := make([]store.Event, len(recs))
+		for i, rec := range recs {
+			p := plans[i]
+			typ, verb := event, "updated"
+			switch {
+			case tombstone:
+				verb = "deleted"
+			case event == EventSecretShared:
+				verb = "shared"
+			case p.created:
+				verb = "created"
+			}
+			if typ == "" {
+				typ = EventSecretUpdated
+				if p.created {
+					typ = EventSecretCreated
+				}
+			}
+			evs[i] = n.secretEvent(now, typ, name, p.t.id, p.version, rec.ID(),
+				fmt.Sprintf("%s %s version %d for %s", verb, name, p.version, p.t.id.Short()))
+		}
+		return evs
+	}}
+	if !tombstone && !targetsInclude(targets, n.self) {
+		ct, err := record.Encrypt(n.id.Recipient(), value)
+		if err != nil {
+			return api.SecretWrites{}, err
+		}
+		with.Copy = &store.OwnCopy{Group: group, Version: plans[0].version, Name: name, Ciphertext: ct}
+	}
 	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishManyResult) gossip.Msg {
-		return gossip.PublishRecords{Kind: record.KindSecret, Bodies: bodies, Reply: reply}
+		return gossip.PublishRecords{Kind: record.KindSecret, Bodies: bodies, With: with, Reply: reply}
 	})
 	if err == nil {
 		err = res.Err
@@ -159,34 +193,8 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 	}
 	var out api.SecretWrites
 	for i, p := range plans {
-		rec := res.Records[i]
 		out.Writes = append(out.Writes, api.SecretWrite{Name: name, Target: string(p.t.id), Hostname: p.t.hostname,
-			Version: p.version, Record: rec.ID().String(), Tombstone: tombstone})
-		typ, verb := event, "wrote"
-		switch {
-		case typ != "":
-		case p.created:
-			typ, verb = EventSecretCreated, "created"
-		default:
-			typ, verb = EventSecretUpdated, "updated"
-		}
-		if tombstone {
-			verb = "deleted"
-		}
-		if typ == EventSecretShared {
-			verb = "shared"
-		}
-		n.auditSecret(ctx, typ, name, p.t.id, p.version, rec.ID(), fmt.Sprintf("%s %s version %d for %s", verb, name, p.version, p.t.id.Short()))
-	}
-	// The author keeps its own copy, so it can share the secret later.
-	if !tombstone && !targetsInclude(targets, n.self) {
-		ct, err := record.Encrypt(n.id.Recipient(), value)
-		if err == nil {
-			err = n.store.PutOwnCopy(ctx, now, group, plans[0].version, name, ct)
-		}
-		if err != nil {
-			n.log.Warn("keeping own copy failed; share will need a target's copy", "secret", name, "err", err)
-		}
+			Version: p.version, Record: res.Records[i].ID().String(), Tombstone: tombstone})
 	}
 	return out, nil
 }
@@ -208,11 +216,9 @@ func mustKey(id record.NodeID) []byte {
 	return k
 }
 
-func (n *Node) auditSecret(ctx context.Context, typ, name string, target record.NodeID, version uint64, id record.ID, msg string) {
+func (n *Node) secretEvent(now time.Time, typ, name string, target record.NodeID, version uint64, id record.ID, msg string) store.Event {
 	data, _ := json.Marshal(map[string]any{"target": target, "version": version, "record": id.String()})
-	if err := n.store.AddEvent(ctx, store.Event{Time: n.cfg.Now(), Type: typ, Node: string(n.self), Secret: name, Message: msg, Data: data}); err != nil {
-		n.log.Warn("audit failed", "type", typ, "err", err)
-	}
+	return store.Event{Time: now, Type: typ, Node: string(n.self), Secret: name, Message: msg, Data: data}
 }
 
 // RevealSecret implements web.Backend: this node's own current copy.

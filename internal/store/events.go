@@ -46,10 +46,10 @@ type EventFilter struct {
 // over-long message or data is cut rather than refused, so that auditing
 // never fails the operation it records.
 func (s *Store) AddEvent(ctx context.Context, e Event) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return addEvent(ctx, tx, e) })
+	return s.write(ctx, func(tx *txw) error { return addEvent(ctx, tx, e) })
 }
 
-func addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
+func addEvent(ctx context.Context, tx *txw, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -63,8 +63,7 @@ func addEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 		}
 		data = string(e.Data)
 	}
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO events(time_ms, type, node, secret, message, data) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, qInsertEvent,
 		e.Time.UnixMilli(), e.Type, e.Node, e.Secret, e.Message, data)
 	if err != nil {
 		return fmt.Errorf("add event: %w", err)
@@ -101,7 +100,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, f.Limit)
 	var out []Event
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -131,7 +130,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 // CountEvents returns the number of audit events.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		return tx.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&n)
 	})
 	if err != nil {

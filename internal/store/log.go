@@ -23,7 +23,7 @@ type LogPage struct {
 // log order, at most limit of them.
 func (s *Store) LogSince(ctx context.Context, since uint64, limit int) (LogPage, error) {
 	page := LogPage{Last: since}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		var max sql.NullInt64
 		if err := tx.QueryRowContext(ctx, "SELECT max(log_seq) FROM records").Scan(&max); err != nil {
 			return err
@@ -63,7 +63,7 @@ func (s *Store) LogSince(ctx context.Context, since uint64, limit int) (LogPage,
 // Missing returns the IDs in ids that are not stored, in order.
 func (s *Store) Missing(ctx context.Context, ids []record.ID) ([]record.ID, error) {
 	var out []record.ID
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		have, err := haveIDs(ctx, tx, ids)
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func (s *Store) Missing(ctx context.Context, ids []record.ID) ([]record.ID, erro
 // order of ids (unknown IDs are skipped).
 func (s *Store) RawByIDs(ctx context.Context, ids []record.ID) ([][]byte, error) {
 	var out [][]byte
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		byID := map[record.ID][]byte{}
 		for chunk := range chunks(ids, 500) {
 			q, args := inClause("SELECT id, raw FROM records WHERE id IN ", chunk)
@@ -118,7 +118,7 @@ func (s *Store) RawByIDs(ctx context.Context, ids []record.ID) ([][]byte, error)
 	return out, nil
 }
 
-func haveIDs(ctx context.Context, tx *sql.Tx, ids []record.ID) (map[record.ID]bool, error) {
+func haveIDs(ctx context.Context, tx *txw, ids []record.ID) (map[record.ID]bool, error) {
 	have := map[record.ID]bool{}
 	for chunk := range chunks(ids, 500) {
 		q, args := inClause("SELECT id FROM records WHERE id IN ", chunk)
@@ -165,7 +165,7 @@ func inClause(prefix string, ids []record.ID) (string, []any) {
 // log identity; a different identity (the peer's database was replaced)
 // starts from 0.
 func (s *Store) Cursor(ctx context.Context, peer record.NodeID) (indexID []byte, seq uint64, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *txw) error {
 		var n int64
 		err := tx.QueryRowContext(ctx, "SELECT index_id, seq FROM sync_cursors WHERE peer = ?", string(peer)).Scan(&indexID, &n)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -182,7 +182,7 @@ func (s *Store) Cursor(ctx context.Context, peer record.NodeID) (indexID []byte,
 
 // SetCursor saves how far this node has pulled peer's log.
 func (s *Store) SetCursor(ctx context.Context, now time.Time, peer record.NodeID, indexID []byte, seq uint64) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txw) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sync_cursors(peer, index_id, seq, synced_ms) VALUES (?, ?, ?, ?)
 			ON CONFLICT(peer) DO UPDATE SET index_id = excluded.index_id, seq = excluded.seq, synced_ms = excluded.synced_ms`,
 			string(peer), indexID, int64(seq), now.UnixMilli())

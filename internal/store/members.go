@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/credmesh/credmesh/internal/record"
@@ -21,7 +20,7 @@ func (s *Store) Members() *record.Members {
 // the operator's trust list, and every stored admit and revoke.
 func (s *Store) LoadMembers(ctx context.Context, self record.NodeID) error {
 	s.self = self
-	return s.read(ctx, func(tx *sql.Tx) error {
+	return s.read(ctx, func(tx *txw) error {
 		m, err := loadMembers(ctx, tx, self)
 		if err != nil {
 			return err
@@ -35,11 +34,11 @@ func (s *Store) LoadMembers(ctx context.Context, self record.NodeID) error {
 // membership lock; when fn reports a membership change, membership is
 // recomputed inside the transaction and published after the commit, so no
 // other write ever sees a stale snapshot.
-func (s *Store) writeMembers(ctx context.Context, fn func(tx *sql.Tx) (changed bool, err error)) error {
+func (s *Store) writeMembers(ctx context.Context, fn func(tx *txw) (changed bool, err error)) error {
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	var next *record.Members
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txw) error {
 		next = nil
 		changed, err := fn(tx)
 		if err != nil || !changed {
@@ -54,7 +53,7 @@ func (s *Store) writeMembers(ctx context.Context, fn func(tx *sql.Tx) (changed b
 	return err
 }
 
-func loadMembers(ctx context.Context, tx *sql.Tx, self record.NodeID) (*record.Members, error) {
+func loadMembers(ctx context.Context, tx *txw, self record.NodeID) (*record.Members, error) {
 	var operator []record.NodeID
 	rows, err := tx.QueryContext(ctx, "SELECT node_id FROM trust")
 	if err != nil {

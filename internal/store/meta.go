@@ -12,25 +12,24 @@ import (
 // Meta keys.
 const (
 	metaIndexID   = "index_id"   // random identity of this database's record log
-	metaLogSeq    = "log_seq"    // last log sequence handed out
 	metaAuthorSeq = "author_seq" // last sequence this node signed
 )
 
-func getMeta(ctx context.Context, tx *sql.Tx, key string) (string, bool, error) {
+func getMeta(ctx context.Context, tx *txw, key string) (string, bool, error) {
 	var v string
-	err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	err := tx.QueryRowContext(ctx, qGetMeta, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	return v, err == nil, err
 }
 
-func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value)
+func setMeta(ctx context.Context, tx *txw, key, value string) error {
+	_, err := tx.ExecContext(ctx, qSetMeta, key, value)
 	return err
 }
 
-func getMetaUint(ctx context.Context, tx *sql.Tx, key string) (uint64, error) {
+func getMetaUint(ctx context.Context, tx *txw, key string) (uint64, error) {
 	v, ok, err := getMeta(ctx, tx, key)
 	if err != nil || !ok {
 		return 0, err
@@ -53,7 +52,7 @@ func (s *Store) IndexID(ctx context.Context) ([]byte, error) {
 		return cached, nil
 	}
 	var id []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txw) error {
 		v, ok, err := getMeta(ctx, tx, metaIndexID)
 		if err != nil {
 			return err

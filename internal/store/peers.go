@@ -40,7 +40,7 @@ func (p Peer) Pending() bool { return !p.Member && !p.Revoked && !p.Ignored }
 // pending and revoked nodes, sorted by hostname then ID.
 func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
 	var out []Peer
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		var err error
 		out, err = queryPeers(ctx, tx, "")
 		return err
@@ -90,7 +90,7 @@ func (s *Store) withMembership(p Peer, m *record.Members) Peer {
 // it; it may still be a member known only through an admit).
 func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) {
 	var ps []Peer
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		var err error
 		ps, err = queryPeers(ctx, tx, "WHERE node_id = ?", string(id))
 		return err
@@ -107,7 +107,7 @@ func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) 
 	return p, true, nil
 }
 
-func queryPeers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Peer, error) {
+func queryPeers(ctx context.Context, tx *txw, where string, args ...any) ([]Peer, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT node_id, hostname, age_recipient, agent_version, addrs, seen_addrs,
 		started_ms, first_seen_ms, last_seen_ms, online, ignored FROM peers `+where, args...)
 	if err != nil {
@@ -145,7 +145,7 @@ func msTime(ms int64) time.Time {
 // node record is applied as a record too; for others this is all that is
 // kept, so they can be listed as pending.
 func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n record.Node, remoteAddr string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txw) error {
 		var seen string
 		err := tx.QueryRowContext(ctx, "SELECT seen_addrs FROM peers WHERE node_id = ?", string(id)).Scan(&seen)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -193,7 +193,7 @@ func (s *Store) SetLiveness(ctx context.Context, now time.Time, ls []Liveness) e
 	if len(ls) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txw) error {
 		for _, l := range ls {
 			_, err := tx.ExecContext(ctx, `INSERT INTO peers(node_id, first_seen_ms, last_seen_ms, online) VALUES (?, ?, ?, ?)
 				ON CONFLICT(node_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), online = excluded.online`,
@@ -213,7 +213,7 @@ func (s *Store) SetLiveness(ctx context.Context, now time.Time, ls []Liveness) e
 // MarkAllOffline clears every online flag (at start: nobody has been heard
 // from yet).
 func (s *Store) MarkAllOffline(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txw) error {
 		_, err := tx.ExecContext(ctx, "UPDATE peers SET online = 0 WHERE online != 0")
 		return err
 	})

@@ -35,7 +35,7 @@ func (o Outcome) Accepted() bool { return o.Err == nil }
 // to the records after them.
 func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelope, from string) ([]Outcome, error) {
 	out := make([]Outcome, 0, len(envs))
-	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+	err := s.writeMembers(ctx, func(tx *txw) (bool, error) {
 		out = out[:0]
 		changed, stale := false, false
 		m := s.Members()
@@ -103,13 +103,13 @@ func isReject(err error) bool {
 	return errors.As(err, &re)
 }
 
-func (s *Store) decide(ctx context.Context, tx *sql.Tx, e *record.Envelope, m *record.Members, now time.Time) (any, error) {
+func (s *Store) decide(ctx context.Context, tx *txw, e *record.Envelope, m *record.Members, now time.Time) (any, error) {
 	if !e.Kind.IsRecord() {
 		return nil, &record.RejectError{Reason: record.ReasonUnknownKind, Detail: e.Kind.String() + " is not a record"}
 	}
 	var one int
 	id := e.ID()
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM records WHERE id = ?", id[:]).Scan(&one)
+	err := tx.QueryRowContext(ctx, qRecordExists, id[:]).Scan(&one)
 	if err == nil {
 		return nil, record.ErrDuplicate
 	}
@@ -134,12 +134,11 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, e *record.Envelope, m *r
 }
 
 // latest returns the stored latest-by-sequence record for (kind, key).
-func latest(ctx context.Context, tx *sql.Tx, kind record.Kind, key string) (record.Stored, error) {
+func latest(ctx context.Context, tx *txw, kind record.Kind, key string) (record.Stored, error) {
 	var cur record.Stored
 	var id []byte
 	var seq int64
-	err := tx.QueryRowContext(ctx, "SELECT seq, id FROM records WHERE kind = ? AND key = ? ORDER BY seq DESC LIMIT 1",
-		int(kind), key).Scan(&seq, &id)
+	err := tx.QueryRowContext(ctx, qLatest, int(kind), key).Scan(&seq, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cur, nil
 	}
@@ -164,25 +163,21 @@ func recordKey(e *record.Envelope, body any) string {
 	return string(e.AuthorID())
 }
 
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, e *record.Envelope, body any, now time.Time) error {
+func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time) error {
 	key := recordKey(e, body)
 	switch e.Kind {
 	case record.KindNode, record.KindSysinfo:
-		if _, err := tx.ExecContext(ctx, "DELETE FROM records WHERE kind = ? AND key = ?", int(e.Kind), key); err != nil {
+		if _, err := tx.ExecContext(ctx, qDeleteKey, int(e.Kind), key); err != nil {
 			return err
 		}
 	}
-	logSeq, err := getMetaUint(ctx, tx, metaLogSeq)
-	if err != nil {
-		return err
-	}
-	logSeq++
-	if err := setMeta(ctx, tx, metaLogSeq, strconv.FormatUint(logSeq, 10)); err != nil {
-		return err
-	}
+	// Log sequences only rise: a superseded record is replaced in the same
+	// transaction by one with a higher sequence, so the highest stored
+	// sequence never goes down and is where the counter resumes at open.
+	s.logSeq++
+	logSeq := s.logSeq
 	id := e.ID()
-	_, err = tx.ExecContext(ctx, `INSERT INTO records(id, kind, author, seq, key, time_ms, raw, log_seq, received_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, qInsertRecord,
 		id[:], int(e.Kind), string(e.AuthorID()), int64(e.Seq), key, e.Time.UnixMilli(), e.Raw(), int64(logSeq), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("insert record: %w", err)
@@ -196,7 +191,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, e *record.Envelope, body
 	return nil
 }
 
-func upsertPeerFromNode(ctx context.Context, tx *sql.Tx, id record.NodeID, n record.Node, now time.Time) error {
+func upsertPeerFromNode(ctx context.Context, tx *txw, id record.NodeID, n record.Node, now time.Time) error {
 	addrs, _ := json.Marshal(nonNil(n.Addrs))
 	_, err := tx.ExecContext(ctx, `INSERT INTO peers(node_id, hostname, age_recipient, agent_version, addrs, started_ms, first_seen_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -220,18 +215,34 @@ func nonNil(s []string) []string {
 // sequence, calls seal with it, and applies the result, all in one
 // transaction. The record is returned for publishing.
 func (s *Store) AddOwn(ctx context.Context, now time.Time, seal func(seq uint64) (*record.Envelope, error)) (*record.Record, error) {
-	recs, err := s.AddOwnMany(ctx, now, 1, func(_ int, seq uint64) (*record.Envelope, error) { return seal(seq) })
+	recs, err := s.AddOwnMany(ctx, now, 1, func(_ int, seq uint64) (*record.Envelope, error) { return seal(seq) }, With{})
 	if err != nil {
 		return nil, err
 	}
 	return recs[0], nil
 }
 
+// With says what else goes into the transaction of AddOwnMany: audit
+// events made from the records, and a copy the author keeps.
+type With struct {
+	Events func(recs []*record.Record) []Event
+	Copy   *OwnCopy
+}
+
+// OwnCopy is a secret this node authored, encrypted to its own key.
+type OwnCopy struct {
+	Group      []byte
+	Version    uint64
+	Name       string
+	Ciphertext []byte
+}
+
 // AddOwnMany stores n records this node signs in one transaction: all of
-// them or none. seal(i, seq) makes the i-th.
-func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(i int, seq uint64) (*record.Envelope, error)) ([]*record.Record, error) {
+// them or none, with the events and own copy of with. seal(i, seq) makes
+// the i-th.
+func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(i int, seq uint64) (*record.Envelope, error), with With) ([]*record.Record, error) {
 	var recs []*record.Record
-	err := s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+	err := s.writeMembers(ctx, func(tx *txw) (bool, error) {
 		recs = recs[:0]
 		changed := false
 		for i := range n {
@@ -253,6 +264,18 @@ func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(
 			recs = append(recs, &record.Record{Envelope: e, Body: body})
 			changed = changed || e.Kind == record.KindAdmit || e.Kind == record.KindRevoke
 		}
+		if with.Events != nil {
+			for _, ev := range with.Events(recs) {
+				if err := addEvent(ctx, tx, ev); err != nil {
+					return false, err
+				}
+			}
+		}
+		if c := with.Copy; c != nil {
+			if err := putOwnCopy(ctx, tx, now, c); err != nil {
+				return false, err
+			}
+		}
 		return changed, nil
 	})
 	if err != nil {
@@ -272,16 +295,21 @@ func (s *Store) nextSeq(now time.Time) uint64 {
 	return s.authorSeq
 }
 
-// loadAuthorSeq primes the author sequence from the store.
-func (s *Store) loadAuthorSeq(ctx context.Context) error {
-	return s.read(ctx, func(tx *sql.Tx) error {
+// loadSeqs primes the author sequence and the log sequence from the store.
+func (s *Store) loadSeqs(ctx context.Context) error {
+	return s.read(ctx, func(tx *txw) error {
 		v, err := getMetaUint(ctx, tx, metaAuthorSeq)
 		if err != nil {
+			return err
+		}
+		var logSeq sql.NullInt64
+		if err := tx.QueryRowContext(ctx, qMaxLogSeq).Scan(&logSeq); err != nil {
 			return err
 		}
 		s.seqMu.Lock()
 		s.authorSeq = max(s.authorSeq, v)
 		s.seqMu.Unlock()
+		s.logSeq = uint64(logSeq.Int64)
 		return nil
 	})
 }
@@ -290,8 +318,8 @@ func (s *Store) loadAuthorSeq(ctx context.Context) error {
 // id (0 when there is none).
 func (s *Store) LatestSeq(ctx context.Context, id record.NodeID) (uint64, error) {
 	var seq sql.NullInt64
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, "SELECT max(seq) FROM records WHERE author = ?", string(id)).Scan(&seq)
+	err := s.read(ctx, func(tx *txw) error {
+		return tx.QueryRowContext(ctx, qLatestBySelf, string(id)).Scan(&seq)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("latest seq: %w", err)
@@ -314,7 +342,7 @@ type StoredRecord struct {
 // Latest returns the latest stored record of kind with key (node and
 // sysinfo records are keyed by their author), or ok=false.
 func (s *Store) Latest(ctx context.Context, kind record.Kind, key string) (rec StoredRecord, ok bool, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *txw) error {
 		recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ? ORDER BY seq DESC LIMIT 1", int(kind), key)
 		if len(recs) == 1 {
 			rec, ok = recs[0], true
@@ -327,7 +355,7 @@ func (s *Store) Latest(ctx context.Context, kind record.Kind, key string) (rec S
 // RecordsByKind returns every stored record of kind, oldest first.
 func (s *Store) RecordsByKind(ctx context.Context, kind record.Kind) ([]StoredRecord, error) {
 	var out []StoredRecord
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		var err error
 		out, err = queryRecords(ctx, tx, "WHERE kind = ? ORDER BY log_seq", int(kind))
 		return err
@@ -338,7 +366,7 @@ func (s *Store) RecordsByKind(ctx context.Context, kind record.Kind) ([]StoredRe
 // CountRecords returns the number of stored records by kind.
 func (s *Store) CountRecords(ctx context.Context) (map[record.Kind]int, error) {
 	out := map[record.Kind]int{}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, "SELECT kind, count(*) FROM records GROUP BY kind")
 		if err != nil {
 			return err
@@ -356,7 +384,7 @@ func (s *Store) CountRecords(ctx context.Context) (map[record.Kind]int, error) {
 	return out, err
 }
 
-func queryRecords(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]StoredRecord, error) {
+func queryRecords(ctx context.Context, tx *txw, where string, args ...any) ([]StoredRecord, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT id, kind, author, seq, key, time_ms, received_ms, raw FROM records "+where, args...)
 	if err != nil {
 		return nil, err
@@ -384,7 +412,7 @@ func queryRecords(ctx context.Context, tx *sql.Tx, where string, args ...any) ([
 // another node.
 const EventSecretReceived = "secret.received"
 
-func auditReceived(ctx context.Context, tx *sql.Tx, now time.Time, e *record.Envelope, s record.Secret, from string) error {
+func auditReceived(ctx context.Context, tx *txw, now time.Time, e *record.Envelope, s record.Secret, from string) error {
 	what := "version"
 	if s.Tombstone {
 		what = "deletion"

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -108,7 +107,7 @@ func (s *Store) AuditRejection(ctx context.Context, now time.Time, r Rejection) 
 	if !ok {
 		return nil // counted; no write for a rate-limited rejection
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return addRejectEvent(ctx, tx, now, r, suppressed) })
+	return s.write(ctx, func(tx *txw) error { return addRejectEvent(ctx, tx, now, r, suppressed) })
 }
 
 // rejectSource is what rejections are rate-limited by: the author when
@@ -120,7 +119,7 @@ func rejectSource(r Rejection) string {
 	return r.From
 }
 
-func (s *Store) auditReject(ctx context.Context, tx *sql.Tx, now time.Time, e *record.Envelope, re *record.RejectError, from string) error {
+func (s *Store) auditReject(ctx context.Context, tx *txw, now time.Time, e *record.Envelope, re *record.RejectError, from string) error {
 	r := Rejection{Kind: e.Kind, Author: e.AuthorID(), ID: e.ID().String(), Reason: re.Reason, Detail: re.Detail, From: from}
 	if e.Kind == record.KindSecret {
 		r.Secret = secretName(e.Body)
@@ -128,7 +127,7 @@ func (s *Store) auditReject(ctx context.Context, tx *sql.Tx, now time.Time, e *r
 	return s.auditRejection(ctx, tx, now, r)
 }
 
-func (s *Store) auditRejection(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection) error {
+func (s *Store) auditRejection(ctx context.Context, tx *txw, now time.Time, r Rejection) error {
 	ok, suppressed := s.rejects.allow(now, rejectSource(r), r.Reason)
 	if !ok {
 		return nil
@@ -136,7 +135,7 @@ func (s *Store) auditRejection(ctx context.Context, tx *sql.Tx, now time.Time, r
 	return addRejectEvent(ctx, tx, now, r, suppressed)
 }
 
-func addRejectEvent(ctx context.Context, tx *sql.Tx, now time.Time, r Rejection, suppressed int) error {
+func addRejectEvent(ctx context.Context, tx *txw, now time.Time, r Rejection, suppressed int) error {
 	data := map[string]any{"reason": r.Reason, "kind": r.Kind.String(), "from": r.From}
 	if r.ID != "" {
 		data["record"] = r.ID

@@ -15,7 +15,7 @@ import (
 // insertSecret adds the secret version's row and resolves its key again.
 // It returns a rejection when the version does not count (stored anyway:
 // every node must resolve the same set).
-func insertSecret(ctx context.Context, tx *sql.Tx, e *record.Envelope, s record.Secret) error {
+func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Secret) error {
 	units, _ := json.Marshal(nonNil(s.Restart))
 	var hash any
 	if len(s.Ciphertext) > 0 {
@@ -23,8 +23,7 @@ func insertSecret(ctx context.Context, tx *sql.Tx, e *record.Envelope, s record.
 		hash = sum[:]
 	}
 	id := e.ID()
-	_, err := tx.ExecContext(ctx, `INSERT INTO secrets(id, name, target, version, author, created_ms, tombstone, share_group, restart, ct_size, ct_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, qInsertSecret,
 		id[:], s.Name, string(s.TargetID()), int64(s.Version), string(e.AuthorID()), s.CreatedAt.UnixMilli(), s.Tombstone,
 		s.Group, string(units), len(s.Ciphertext), hash)
 	if err != nil {
@@ -44,7 +43,7 @@ func insertSecret(ctx context.Context, tx *sql.Tx, e *record.Envelope, s record.
 
 // resolveKey runs record.Resolve over every version of key and saves the
 // result in secret_heads.
-func resolveKey(ctx context.Context, tx *sql.Tx, key record.Key) (record.Resolution, error) {
+func resolveKey(ctx context.Context, tx *txw, key record.Key) (record.Resolution, error) {
 	vs, err := keyVersions(ctx, tx, key)
 	if err != nil {
 		return record.Resolution{}, err
@@ -56,9 +55,7 @@ func resolveKey(ctx context.Context, tx *sql.Tx, key record.Key) (record.Resolut
 	if res.Current != nil {
 		cur, version, tomb = res.Current.ID[:], int64(res.Current.Version), res.Current.Tombstone
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO secret_heads(name, target, creator, current_id, version, tombstone) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT(name, target) DO UPDATE SET creator = excluded.creator, current_id = excluded.current_id,
-			version = excluded.version, tombstone = excluded.tombstone`,
+	_, err = tx.ExecContext(ctx, qUpsertHead,
 		key.Name, string(key.Target), string(res.Creator), cur, version, tomb)
 	if err != nil {
 		return res, fmt.Errorf("update secret head: %w", err)
@@ -66,8 +63,8 @@ func resolveKey(ctx context.Context, tx *sql.Tx, key record.Key) (record.Resolut
 	return res, nil
 }
 
-func keyVersions(ctx context.Context, tx *sql.Tx, key record.Key) ([]record.SecretVersion, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, author, version, tombstone FROM secrets WHERE name = ? AND target = ?", key.Name, string(key.Target))
+func keyVersions(ctx context.Context, tx *txw, key record.Key) ([]record.SecretVersion, error) {
+	rows, err := tx.QueryContext(ctx, qKeyVersions, key.Name, string(key.Target))
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +88,7 @@ func keyVersions(ctx context.Context, tx *sql.Tx, key record.Key) ([]record.Secr
 // SecretState returns the resolved state of one secret (name, target).
 func (s *Store) SecretState(ctx context.Context, key record.Key) (record.Resolution, error) {
 	var res record.Resolution
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		vs, err := keyVersions(ctx, tx, key)
 		res = record.Resolve(key.Target, vs)
 		return err
@@ -150,7 +147,7 @@ func (s *Store) CurrentSecrets(ctx context.Context, target record.NodeID, withDe
 	}
 	q += " ORDER BY s.name, s.target"
 	var out []SecretVersion
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -206,7 +203,7 @@ func (s *Store) SecretHistory(ctx context.Context, name string, target record.No
 	}
 	q += " ORDER BY s.target, s.version DESC, s.id DESC"
 	var out []SecretVersion
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -256,15 +253,10 @@ func (s *Store) SecretBody(ctx context.Context, id record.ID) (record.Secret, er
 	return record.DecodeSecret(e.Body)
 }
 
-// PutOwnCopy keeps a copy of a secret this node authored, encrypted to
-// this node's own key.
-func (s *Store) PutOwnCopy(ctx context.Context, now time.Time, group []byte, version uint64, name string, ciphertext []byte) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO own_copies(share_group, version, name, ciphertext, created_ms) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(share_group, version) DO UPDATE SET ciphertext = excluded.ciphertext, name = excluded.name`,
-			group, int64(version), name, ciphertext, now.UnixMilli())
-		return err
-	})
+func putOwnCopy(ctx context.Context, tx *txw, now time.Time, c *OwnCopy) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO own_copies(share_group, version, name, ciphertext, created_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(share_group, version) DO UPDATE SET ciphertext = excluded.ciphertext, name = excluded.name`,
+		c.Group, int64(c.Version), c.Name, c.Ciphertext, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("keep own copy: %w", err)
 	}
@@ -273,7 +265,7 @@ func (s *Store) PutOwnCopy(ctx context.Context, now time.Time, group []byte, ver
 
 // OwnCopy returns the newest copy this node kept of a secret in group.
 func (s *Store) OwnCopy(ctx context.Context, group []byte) (ciphertext []byte, version uint64, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *txw) error {
 		var v int64
 		err := tx.QueryRowContext(ctx, "SELECT ciphertext, version FROM own_copies WHERE share_group = ? ORDER BY version DESC LIMIT 1", group).Scan(&ciphertext, &v)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -39,6 +39,10 @@ type Store struct {
 	indexID   []byte // cached IndexID
 
 	rejects rejectLimiter
+
+	wstmts map[string]*sql.Stmt // prepared on w
+	rstmts map[string]*sql.Stmt // prepared on r
+	logSeq uint64               // last log sequence handed out (writes hold membersMu)
 }
 
 type connMode int
@@ -91,7 +95,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
-	if err := s.loadAuthorSeq(ctx); err != nil {
+	if s.wstmts, err = prepare(ctx, w, hotStatements); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.rstmts, err = prepare(ctx, r, readStatements); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.loadSeqs(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -163,6 +175,11 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	for _, m := range []map[string]*sql.Stmt{s.wstmts, s.rstmts} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -176,7 +193,7 @@ func (s *Store) Close() error {
 var ErrReadOnly = errors.New("store is read-only")
 
 // write runs fn in one IMMEDIATE transaction and commits it.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *txw) error) error {
 	if s.w == nil {
 		return ErrReadOnly
 	}
@@ -185,18 +202,18 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(&txw{Tx: tx, stmts: s.wstmts}); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
 // read runs fn in one read transaction, so it sees one snapshot.
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) read(ctx context.Context, fn func(tx *txw) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return fn(&txw{Tx: tx, stmts: s.rstmts})
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -31,7 +30,7 @@ type Trusted struct {
 // addresses are refreshed either way.
 func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, source string, addrs []string) (added bool, err error) {
 	b, _ := json.Marshal(nonNil(addrs))
-	err = s.writeMembers(ctx, func(tx *sql.Tx) (bool, error) {
+	err = s.writeMembers(ctx, func(tx *txw) (bool, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, ?, ?, ?)
 			ON CONFLICT(node_id) DO NOTHING`, string(id), source, string(b), now.UnixMilli())
 		if err != nil {
@@ -57,7 +56,7 @@ func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, s
 // TrustList returns every directly trusted node.
 func (s *Store) TrustList(ctx context.Context) ([]Trusted, error) {
 	var out []Trusted
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, "SELECT node_id, source, addrs, added_ms FROM trust ORDER BY added_ms")
 		if err != nil {
 			return err
@@ -97,7 +96,7 @@ func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]string, error) 
 // AdmitAddrs returns the dial addresses carried by admit records for id.
 func (s *Store) AdmitAddrs(ctx context.Context, id record.NodeID) ([]string, error) {
 	var out []string
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txw) error {
 		recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ?", int(record.KindAdmit), string(id))
 		if err != nil {
 			return err
