@@ -36,6 +36,8 @@ func main() {
 		err = runTraffic(ctx, os.Args[2:])
 	case "secrets":
 		err = runSecrets(ctx, os.Args[2:])
+	case "creds":
+		err = runCreds(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -49,7 +51,8 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
   credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]
-  credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]`)
+  credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]
+  credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE]   (root: real systemd-creds)`)
 	os.Exit(2)
 }
 
@@ -224,4 +227,40 @@ func profile(path string, n int) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func runCreds(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("creds", flag.ExitOnError)
+	ns := fs.String("n", "10", "cluster sizes")
+	samples := fs.Int("samples", 200, "secrets to set per size")
+	burst := fs.Int("burst", 20, "secrets in the burst")
+	gap := fs.Duration("gap", 20*time.Millisecond, "pause between secrets")
+	out := fs.String("json", "", "also write the results as JSON to this file")
+	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
+	_ = fs.Parse(args)
+	list, err := sizes(*ns)
+	if err != nil {
+		return err
+	}
+	var results []bench.CredResult
+	fmt.Printf("%-4s %-8s %9s %9s %9s %9s   %-6s %10s %12s\n", "N", "secrets", "p50", "p90", "p99", "max", "burst", "burst ms", "ms/secret")
+	for _, n := range list {
+		c, err := start(ctx, n, 0)
+		if err != nil {
+			return err
+		}
+		r, err := c.CredDelivery(ctx, *samples, *burst, *gap)
+		stopErr := c.Stop()
+		if err != nil {
+			return err
+		}
+		if stopErr != nil {
+			fmt.Fprintln(os.Stderr, "stop:", stopErr)
+		}
+		results = append(results, r)
+		l := r.Latency
+		fmt.Printf("%-4d %-8d %7.2fms %7.2fms %7.2fms %7.2fms   %-6d %10.1f %12.2f\n", r.N, r.Samples, l.P50, l.P90, l.P99, l.Max,
+			r.BurstSize, r.BurstMS, r.BurstPerSecret)
+	}
+	return writeJSON(*out, results)
 }

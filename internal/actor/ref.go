@@ -98,3 +98,13 @@ func Call[M, R any](ctx context.Context, r Ref[M], mk func(reply chan<- R) M) (R
 		return zero, context.Cause(ctx)
 	}
 }
+
+// Call2 is Call for requests whose reply is just an error: it returns the
+// send or wait error, or else the reply.
+func Call2[M any](ctx context.Context, r Ref[M], mk func(reply chan<- error) M) error {
+	err, callErr := Call(ctx, r, mk)
+	if callErr != nil {
+		return callErr
+	}
+	return err
+}

@@ -138,6 +138,12 @@ func (c *Client) DeleteSecret(ctx context.Context, name string, targets []string
 	return r, c.do(ctx, http.MethodDelete, "/secrets/"+url.PathEscape(name)+"?"+url.Values{"target": targets}.Encode(), nil, &r)
 }
 
+// Sync asks the daemon to rewrite its credentials, or node's.
+func (c *Client) Sync(ctx context.Context, node string) (SyncResult, error) {
+	var r SyncResult
+	return r, c.do(ctx, http.MethodPost, "/sync", jsonBody(Sync{Node: node}), &r)
+}
+
 func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)

@@ -13,14 +13,15 @@ const MaxRequestBody = 3 << 20
 
 // Status is GET /api/v1/status.
 type Status struct {
-	NodeID        string    `json:"node_id"`
-	Hostname      string    `json:"hostname"`
-	AgeRecipient  string    `json:"age_recipient"`
-	Version       string    `json:"version"`
-	StartedAt     time.Time `json:"started_at"`
-	UptimeSeconds float64   `json:"uptime_seconds"`
-	DataDir       string    `json:"data_dir"`
-	Counts        Counts    `json:"counts"`
+	NodeID        string      `json:"node_id"`
+	Hostname      string      `json:"hostname"`
+	AgeRecipient  string      `json:"age_recipient"`
+	Version       string      `json:"version"`
+	StartedAt     time.Time   `json:"started_at"`
+	UptimeSeconds float64     `json:"uptime_seconds"`
+	DataDir       string      `json:"data_dir"`
+	Counts        Counts      `json:"counts"`
+	Credentials   Credentials `json:"credentials"`
 }
 
 // Counts summarises what the node holds.
@@ -192,6 +193,7 @@ type SecretTarget struct {
 	Tombstone      bool      `json:"deleted,omitempty"`
 	Group          string    `json:"share_group"`
 	Restart        []string  `json:"restart,omitempty"`
+	Rollout        Rollout   `json:"rollout"`
 }
 
 // Secret is one name with its targets.
@@ -223,4 +225,32 @@ type Revealed struct {
 	Name    string `json:"name"`
 	Version uint64 `json:"version"`
 	Value   []byte `json:"value"`
+}
+
+// Sync is the body of POST /api/v1/sync.
+type Sync struct {
+	Node string `json:"node,omitempty"` // default: the daemon's own node
+}
+
+// SyncResult answers POST /api/v1/sync.
+type SyncResult struct {
+	Target string `json:"target"`
+	Local  bool   `json:"local"` // the daemon's own node rewrites now
+}
+
+// Rollout is a target's latest receipt for a secret.
+type Rollout struct {
+	State   string    `json:"state"` // written, removed, failed, pending
+	Version uint64    `json:"version,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	At      time.Time `json:"at,omitempty"`
+}
+
+// Credentials is the credential writer's health.
+type Credentials struct {
+	State   string `json:"state"` // ok, degraded
+	Reason  string `json:"reason,omitempty"`
+	Dir     string `json:"dir"`
+	Written int    `json:"written"`
+	Failing int    `json:"failing"`
 }

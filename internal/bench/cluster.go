@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,9 @@ import (
 type Cluster struct {
 	Members  []*Member
 	Arrivals *Arrivals
+	// Creds records when each node wrote each credential (keyed by
+	// CredKey(name, version)).
+	Creds *Arrivals
 
 	dir    string
 	cancel context.CancelFunc
@@ -54,7 +58,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Cluster{dir: dir, cancel: cancel, errs: make(chan error, o.N), Arrivals: newArrivals()}
+	c := &Cluster{dir: dir, cancel: cancel, errs: make(chan error, o.N), Arrivals: newArrivals(), Creds: newArrivals()}
 	first, err := c.startNode(ctx, 0, o, nil)
 	if err != nil {
 		c.Stop()
@@ -94,6 +98,10 @@ func (c *Cluster) startNode(ctx context.Context, i int, o Options, tickets []str
 		Hostname:  fmt.Sprintf("bench-%02d", i),
 		Tickets:   tickets,
 		Observe:   func(recs []*record.Record) { c.Arrivals.note(i, recs) },
+		CredsDir:  filepath.Join(c.dir, fmt.Sprintf("n%02d", i), "creds"),
+		OnCredential: func(name string, version uint64, removed bool) {
+			c.Creds.noteKey(i, CredKey(name, version))
+		},
 	}
 	ready := make(chan *node.Node, 1)
 	c.wg.Add(1)
@@ -173,13 +181,26 @@ func newArrivals() *Arrivals {
 }
 
 func (a *Arrivals) note(node int, recs []*record.Record) {
+	ids := make([]record.ID, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID()
+	}
+	a.noteKey(node, ids...)
+}
+
+// CredKey identifies a credential write in Cluster.Creds.
+func CredKey(name string, version uint64) record.ID {
+	return sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", name, version)))
+}
+
+func (a *Arrivals) noteKey(node int, ids ...record.ID) {
 	now := time.Now()
 	a.mu.Lock()
-	for _, r := range recs {
-		m := a.at[r.ID()]
+	for _, id := range ids {
+		m := a.at[id]
 		if m == nil {
 			m = map[int]time.Time{}
-			a.at[r.ID()] = m
+			a.at[id] = m
 		}
 		if _, ok := m[node]; !ok {
 			m[node] = now

@@ -96,6 +96,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 		newStatusCmd(e),
 		newPeersCmd(e),
 		newSecretCmd(e),
+		newSyncCmd(e),
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)

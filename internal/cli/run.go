@@ -34,6 +34,9 @@ exit 1.`,
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", gossip.DefaultHeartbeat, "base heartbeat interval (grows with the square root of the cluster size beyond 10 members)")
 	f.StringVar(&cfg.TicketFile, "ticket-file", "", "write this node's ticket to this file once it listens")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 30*time.Second, "anti-entropy interval with a random member")
+	f.StringVar(&cfg.CredsDir, "creds-dir", "/etc/credstore.encrypted", "where this node's systemd credentials are written (/run/credstore.encrypted for volatile storage)")
+	f.BoolVar(&cfg.CredsUser, "creds-user", false, "write user-scoped credentials (systemd-creds --user; systemd 256 or later)")
+	f.BoolVar(&cfg.NoAutoRestart, "no-auto-restart", false, "restart only the units named on secrets, not every unit that loads the credential")
 	f.StringVar(&cfg.Hostname, "hostname", "", "hostname to announce (default: the machine's)")
 	_ = f.MarkHidden("hostname")
 	return cmd

@@ -148,14 +148,14 @@ func newSecretListCmd(e *env) *cobra.Command {
 			if out.json() {
 				return writeJSON(e.stdout, list)
 			}
-			rows := [][]string{{"NAME", "TARGET", "VERSION", "AUTHOR", "UPDATED", "RECORD"}}
+			rows := [][]string{{"NAME", "TARGET", "VERSION", "ROLLOUT", "AUTHOR", "UPDATED", "RECORD"}}
 			for _, s := range list.Secrets {
 				for i, t := range s.Targets {
 					name := s.Name
 					if i > 0 {
 						name = ""
 					}
-					rows = append(rows, []string{name, nodeLabel(t.Target, t.Hostname), fmt.Sprint(t.Version),
+					rows = append(rows, []string{name, nodeLabel(t.Target, t.Hostname), fmt.Sprint(t.Version), rolloutText(t.Rollout),
 						nodeLabel(t.Author, t.AuthorHostname), t.Updated.Format("2006-01-02 15:04:05"), t.Record[:12]})
 				}
 			}
@@ -192,9 +192,9 @@ func newSecretHistoryCmd(e *env) *cobra.Command {
 				case !v.Counts:
 					state = "refused"
 				case v.Current && v.Tombstone:
-					state = "deleted"
+					state = "deleted, " + rolloutText(v.Rollout)
 				case v.Current:
-					state = "current"
+					state = "current, " + rolloutText(v.Rollout)
 				case v.Tombstone:
 					state = "deletion"
 				}
@@ -255,4 +255,16 @@ back; setting the name again later writes a new, higher version.`,
 	}
 	cmd.Flags().StringArrayVar(&targets, "target", nil, "target node to delete it for (repeatable)")
 	return cmd
+}
+
+// rolloutText says what a target reported for the current version.
+func rolloutText(r api.Rollout) string {
+	if r.State == "failed" && r.Error != "" {
+		e := r.Error
+		if len(e) > 60 {
+			e = e[:60] + "…"
+		}
+		return "failed: " + e
+	}
+	return r.State
 }

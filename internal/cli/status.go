@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/credmesh/credmesh/internal/api"
 
 	"github.com/spf13/cobra"
 )
@@ -36,6 +39,7 @@ func newStatusCmd(e *env) *cobra.Command {
 				{"data dir", s.DataDir},
 				{"peers", fmt.Sprintf("%d members (%d online), %d pending", s.Counts.Members, s.Counts.Online, s.Counts.Pending)},
 				{"records", recordCounts(s.Counts.Records)},
+				{"credentials", credentialsText(s.Credentials)},
 				{"audit events", fmt.Sprint(s.Counts.Events)},
 			})
 		},
@@ -58,4 +62,12 @@ func recordCounts(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func credentialsText(c api.Credentials) string {
+	t := fmt.Sprintf("%s, %d written in %s", c.State, c.Written, c.Dir)
+	if c.State != "ok" {
+		t += fmt.Sprintf(" (%d failing: %s)", c.Failing, c.Reason)
+	}
+	return t
 }

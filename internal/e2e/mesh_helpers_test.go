@@ -62,7 +62,8 @@ func startMesh(t *testing.T, name, dir string, tickets ...string) *meshNode {
 	_ = os.Remove(tf)
 	port := portFor(t, dir)
 	args := []string{"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), "--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port),
-		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s", "--ticket-file", tf}
+		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s", "--ticket-file", tf,
+		"--creds-dir", filepath.Join(dir, "creds")}
 	d := startDaemon(t, dir, append(args, tickets...)...)
 	d.waitReady()
 	return &meshNode{daemon: d, name: name, ticketFile: tf}

@@ -43,7 +43,13 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		c.Rejects[string(r)] = int(v)
 	}
 	now := n.cfg.Now()
+	cs := n.creds.Status()
+	creds := api.Credentials{State: "ok", Reason: cs.Reason, Dir: cs.Dir, Written: cs.Written, Failing: cs.Failing}
+	if !cs.OK {
+		creds.State = "degraded"
+	}
 	return api.Status{
+		Credentials:   creds,
 		NodeID:        string(n.self),
 		Hostname:      n.hostname,
 		AgeRecipient:  n.id.Recipient(),

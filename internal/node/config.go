@@ -40,6 +40,17 @@ type Config struct {
 	// Observe, when set, sees every record the node stores, however it
 	// arrived (benchmarks). It must not block.
 	Observe func([]*record.Record)
+
+	// CredsDir is where credentials are written (default
+	// /etc/credstore.encrypted).
+	CredsDir string
+	// CredsUser writes user-scoped credentials (systemd 256+).
+	CredsUser bool
+	// NoAutoRestart restarts only the units named on secrets.
+	NoAutoRestart bool
+	// OnCredential, when set, sees every credential written or removed
+	// (benchmarks). It must not block.
+	OnCredential func(name string, version uint64, removed bool)
 }
 
 // DefaultDataDir is /var/lib/credmesh for root and the user's state

@@ -12,6 +12,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/antientropy"
+	"github.com/credmesh/credmesh/internal/credwriter"
 	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
@@ -36,6 +37,8 @@ type Node struct {
 	gossip    *gossip.Gossip
 	gossipRef actor.Ref[gossip.Msg]
 	aeRef     actor.Ref[antientropy.Msg]
+	creds     *credwriter.CredWriter
+	credRef   actor.Ref[credwriter.Msg]
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
@@ -119,7 +122,8 @@ func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func(*N
 }
 
 // spawn builds every actor, in start order: gossip (the host), then
-// anti-entropy on that host, sysinfo, and the control socket last.
+// anti-entropy on that host, the credential writer, sysinfo, and the
+// control socket last.
 func (n *Node) spawn(sup *actor.Supervisor) error {
 	var err error
 	n.gossip = gossip.New(gossip.Config{
@@ -148,6 +152,20 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		Interval: n.cfg.SyncInterval,
 	})
 	if n.aeRef, err = actor.Spawn[antientropy.Msg](sup, "antientropy", ae, 1024); err != nil {
+		return err
+	}
+	n.creds = credwriter.New(credwriter.Config{
+		Store:         n.store,
+		Identity:      n.id,
+		Publish:       n,
+		Log:           n.log.With("component", "credwriter"),
+		Now:           n.cfg.Now,
+		Dir:           n.cfg.CredsDir,
+		User:          n.cfg.CredsUser,
+		NoAutoRestart: n.cfg.NoAutoRestart,
+		OnWritten:     n.cfg.OnCredential,
+	})
+	if n.credRef, err = actor.Spawn[credwriter.Msg](sup, "systemd", n.creds, 4096); err != nil {
 		return err
 	}
 	si := sysinfo.New(sysinfo.Config{Publisher: n, Log: n.log.With("component", "sysinfo"), Now: n.cfg.Now})

@@ -7,10 +7,12 @@ import (
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/antientropy"
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/credwriter"
 	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/sysinfo"
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 // The node is the glue between actors: it implements the sinks and
@@ -26,6 +28,13 @@ var (
 func (n *Node) Accepted(recs []*record.Record) {
 	for _, r := range recs {
 		n.log.Debug("record stored", "kind", r.Kind, "author", r.AuthorID(), "record", r.ID().Short())
+		// However a version for this node arrived, the credential writer
+		// hears of it the same way.
+		if s, ok := r.Body.(record.Secret); ok && s.TargetID() == n.self {
+			if err := n.credRef.Cast(credwriter.SyncSecret{Name: s.Name, Version: s.Version}); err != nil {
+				n.log.Warn("credential writer not told; the next sync will catch up", "secret", s.Name, "err", err)
+			}
+		}
 	}
 	if n.cfg.Observe != nil {
 		n.cfg.Observe(recs)
@@ -39,9 +48,65 @@ func (n *Node) Pull(peer record.NodeID) {
 	}
 }
 
-// SyncRequested implements gossip.Sink (the credentials part acts on it).
+// SyncRequested implements gossip.Sink: a member asked this node to
+// rewrite its credentials.
 func (n *Node) SyncRequested(from record.NodeID) {
-	n.log.Debug("sync requested", "by", from)
+	n.log.Info("credential sync requested", "by", from)
+	n.audit(context.Background(), EventSyncReceived, "sync requested by "+string(from), map[string]any{"from": from})
+	if err := n.credRef.Cast(credwriter.SyncAll{Force: true, Reason: "requested by " + string(from)}); err != nil {
+		n.log.Warn("sync request not queued", "err", err)
+	}
+}
+
+// PublishReceipts implements credwriter.Publisher.
+func (n *Node) PublishReceipts(ctx context.Context, bodies [][]byte) error {
+	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishManyResult) gossip.Msg {
+		return gossip.PublishRecords{Kind: record.KindReceipt, Bodies: bodies, Reply: reply}
+	})
+	if err != nil {
+		return err
+	}
+	return res.Err
+}
+
+// Audit event types of sync requests.
+const (
+	EventSyncRequested = "sync.requested"
+	EventSyncReceived  = "sync.received"
+)
+
+// Sync implements web.Backend: rewrite this node's credentials now, or ask
+// node to rewrite its own (a signed sync request that only it acts on).
+func (n *Node) Sync(ctx context.Context, node string) (api.SyncResult, error) {
+	target := n.self
+	if node != "" {
+		peers, err := n.store.Peers(ctx)
+		if err != nil {
+			return api.SyncResult{}, err
+		}
+		if target, err = web.Resolve(peers, web.Self{ID: n.self, Hostname: n.hostname}, node); err != nil {
+			return api.SyncResult{}, err
+		}
+	}
+	if target == n.self {
+		n.audit(ctx, EventSyncRequested, "credential sync of this node", map[string]any{"target": target})
+		if err := n.credRef.Cast(credwriter.SyncAll{Force: true, Reason: "credmesh sync"}); err != nil {
+			return api.SyncResult{}, err
+		}
+		return api.SyncResult{Target: string(target), Local: true}, nil
+	}
+	if !n.store.Members().IsMember(target) {
+		return api.SyncResult{}, fmt.Errorf("%w: %s is not a member", api.ErrInvalid, target)
+	}
+	req := record.SyncRequest{Target: mustKey(target)}
+	err := actor.Call2(ctx, n.gossipRef, func(reply chan<- error) gossip.Msg {
+		return gossip.PublishEphemeral{Kind: record.KindSyncReq, Body: req.Encode(), Reply: reply}
+	})
+	if err != nil {
+		return api.SyncResult{}, err
+	}
+	n.audit(ctx, EventSyncRequested, "credential sync requested of "+string(target), map[string]any{"target": target})
+	return api.SyncResult{Target: string(target)}, nil
 }
 
 // PublishSysinfo implements sysinfo.Publisher.

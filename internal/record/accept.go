@@ -59,6 +59,8 @@ func DecodeBody(e *Envelope) (any, error) {
 		return DecodeRevoke(e.Body)
 	case KindSecret:
 		return DecodeSecret(e.Body)
+	case KindReceipt:
+		return DecodeReceipt(e.Body)
 	case KindHeartbeat:
 		return DecodeHeartbeat(e.Body)
 	case KindLeaving:
@@ -69,8 +71,12 @@ func DecodeBody(e *Envelope) (any, error) {
 	return nil, reject(ReasonUnknownKind, "no decoder for %s", e.Kind)
 }
 
-// Stored describes the record already kept for a latest-by-sequence key
-// (node and sysinfo records: one per author).
+// IsLatestKind reports whether only the latest record (by sequence) of a
+// key is kept: node and sysinfo records (one per author) and receipts (one
+// per target and name).
+func IsLatestKind(k Kind) bool { return k == KindNode || k == KindSysinfo || k == KindReceipt }
+
+// Stored describes the record already kept for a latest-by-sequence key.
 type Stored struct {
 	Has bool
 	Seq uint64

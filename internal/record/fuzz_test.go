@@ -34,6 +34,7 @@ func FuzzBodies(f *testing.F) {
 	f.Add(uint8(KindHeartbeat), Heartbeat{5, time.Second}.Encode())
 	f.Add(uint8(KindSyncReq), SyncRequest{Target: make([]byte, 32)}.Encode())
 	f.Add(uint8(KindSecret), sampleSecret(f).Encode())
+	f.Add(uint8(KindReceipt), Receipt{Name: "db", Version: 2, State: ReceiptFailed, Error: "boom", At: t0}.Encode())
 	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
 		var again []byte
 		switch Kind(kind) {
@@ -78,6 +79,12 @@ func FuzzBodies(f *testing.F) {
 			again = v.Encode()
 		case KindSecret:
 			v, err := DecodeSecret(body)
+			if err != nil {
+				return
+			}
+			again = v.Encode()
+		case KindReceipt:
+			v, err := DecodeReceipt(body)
 			if err != nil {
 				return
 			}

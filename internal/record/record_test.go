@@ -164,6 +164,8 @@ func TestBodiesRoundTrip(t *testing.T) {
 		{"heartbeat", Heartbeat{LatestSeq: 99, Interval: 10 * time.Second}.Encode(), func(b []byte) (any, error) { return DecodeHeartbeat(b) }, Heartbeat{99, 10 * time.Second}},
 		{"leaving", Leaving{}.Encode(), func(b []byte) (any, error) { return DecodeLeaving(b) }, Leaving{}},
 		{"sync request", SyncRequest{Target: sub}.Encode(), func(b []byte) (any, error) { return DecodeSyncRequest(b) }, SyncRequest{Target: sub}},
+		{"receipt", Receipt{Name: "db", Version: 3, Secret: ID{9}, State: ReceiptWritten, At: t0}.Encode(),
+			func(b []byte) (any, error) { return DecodeReceipt(b) }, Receipt{Name: "db", Version: 3, Secret: ID{9}, State: ReceiptWritten, At: t0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.decode(tc.enc)

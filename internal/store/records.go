@@ -120,9 +120,8 @@ func (s *Store) decide(ctx context.Context, tx *txw, e *record.Envelope, m *reco
 	if err != nil {
 		return nil, err
 	}
-	switch e.Kind {
-	case record.KindNode, record.KindSysinfo:
-		cur, err := latest(ctx, tx, e.Kind, string(e.AuthorID()))
+	if record.IsLatestKind(e.Kind) {
+		cur, err := latest(ctx, tx, e.Kind, recordKey(e, body))
 		if err != nil {
 			return nil, err
 		}
@@ -159,14 +158,15 @@ func recordKey(e *record.Envelope, body any) string {
 		return string(b.SubjectID())
 	case record.Secret:
 		return b.Key().String()
+	case record.Receipt:
+		return b.Key(e.AuthorID()).String()
 	}
 	return string(e.AuthorID())
 }
 
 func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time) error {
 	key := recordKey(e, body)
-	switch e.Kind {
-	case record.KindNode, record.KindSysinfo:
+	if record.IsLatestKind(e.Kind) {
 		if _, err := tx.ExecContext(ctx, qDeleteKey, int(e.Kind), key); err != nil {
 			return err
 		}
@@ -187,6 +187,8 @@ func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body an
 		return upsertPeerFromNode(ctx, tx, e.AuthorID(), b, now)
 	case record.Secret:
 		return insertSecret(ctx, tx, e, b)
+	case record.Receipt:
+		return upsertReceipt(ctx, tx, e, b)
 	}
 	return nil
 }

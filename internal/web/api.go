@@ -23,6 +23,7 @@ type Backend interface {
 	RevealSecret(ctx context.Context, name string) (api.Revealed, error)
 	ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error)
 	DeleteSecret(ctx context.Context, name string, targets []string) (api.SecretWrites, error)
+	Sync(ctx context.Context, node string) (api.SyncResult, error)
 }
 
 // API serves /api/v1 from a Backend and the store.
@@ -48,6 +49,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("DELETE "+api.Prefix+"/secrets/{name}", a.deleteSecret)
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/reveal", a.revealSecret)
 	mux.HandleFunc("GET "+api.Prefix+"/secrets/{name}/ciphertext", a.ciphertext)
+	mux.HandleFunc("POST "+api.Prefix+"/sync", a.sync)
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/share", a.shareSecret)
 	return limitBody(jsonMuxErrors(mux))
 }
@@ -177,4 +179,18 @@ func limitBody(h http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, api.MaxRequestBody)
 		h.ServeHTTP(w, r)
 	})
+}
+
+func (a *API) sync(w http.ResponseWriter, r *http.Request) {
+	var req api.Sync
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	res, err := a.Backend.Sync(r.Context(), req.Node)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

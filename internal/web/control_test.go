@@ -37,6 +37,9 @@ func (b staticBackend) ShareSecret(context.Context, string, []string) (api.Secre
 func (b staticBackend) DeleteSecret(context.Context, string, []string) (api.SecretWrites, error) {
 	return api.SecretWrites{}, api.ErrInvalid
 }
+func (b staticBackend) Sync(context.Context, string) (api.SyncResult, error) {
+	return api.SyncResult{}, api.ErrInvalid
+}
 func (b staticBackend) Ticket(context.Context) (api.Ticket, error) {
 	return api.Ticket{NodeID: b.status.NodeID, Ticket: "credmesh1test"}, nil
 }

@@ -41,15 +41,30 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 	if err != nil {
 		return api.Secrets{}, err
 	}
+	receipts, err := a.Store.Receipts(ctx, "")
+	if err != nil {
+		return api.Secrets{}, err
+	}
 	out := api.Secrets{Secrets: []api.Secret{}}
 	for _, v := range cur {
 		if len(out.Secrets) == 0 || out.Secrets[len(out.Secrets)-1].Name != v.Name {
 			out.Secrets = append(out.Secrets, api.Secret{Name: v.Name})
 		}
 		last := &out.Secrets[len(out.Secrets)-1]
-		last.Targets = append(last.Targets, targetView(v, hosts))
+		t := targetView(v, hosts)
+		t.Rollout = rollout(v, receipts[record.NodeID(string(v.Target)+"/"+v.Name)])
+		last.Targets = append(last.Targets, t)
 	}
 	return out, nil
+}
+
+// rollout says what the target reported for version v: written, removed
+// or failed (its receipt is for exactly this version), else pending.
+func rollout(v store.SecretVersion, r store.Receipt) api.Rollout {
+	if r.Name == "" || r.Secret != v.ID {
+		return api.Rollout{State: "pending"}
+	}
+	return api.Rollout{State: r.State, Version: r.Version, Error: r.Error, At: r.At.UTC()}
 }
 
 func targetView(v store.SecretVersion, hosts map[record.NodeID]string) api.SecretTarget {
@@ -88,9 +103,17 @@ func (a *API) History(ctx context.Context, name, node string) (api.SecretHistory
 	if len(vs) == 0 {
 		return api.SecretHistory{}, fmt.Errorf("%w: no secret %s", api.ErrNotFound, name)
 	}
+	receipts, err := a.Store.Receipts(ctx, name)
+	if err != nil {
+		return api.SecretHistory{}, err
+	}
 	out := api.SecretHistory{Name: name}
 	for _, v := range vs {
-		out.Versions = append(out.Versions, api.SecretVersion{SecretTarget: targetView(v, hosts), Current: v.Current, Counts: v.Counts})
+		t := targetView(v, hosts)
+		if v.Current {
+			t.Rollout = rollout(v, receipts[v.Target])
+		}
+		out.Versions = append(out.Versions, api.SecretVersion{SecretTarget: t, Current: v.Current, Counts: v.Counts})
 	}
 	return out, nil
 }

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newSyncCmd(e *env) *cobra.Command {
+	var node string
+	cmd := &cobra.Command{
+		Use:   "sync [--node NODE]",
+		Short: "Rewrite every systemd credential of this node, or ask NODE to rewrite its own",
+		Long: `sync makes the credential writer rewrite all of this node's credentials now.
+With --node it sends a signed sync request that only NODE acts on (every
+node receives it; the others ignore it). Both sides audit it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := e.client().Sync(cmd.Context(), node)
+			if err != nil {
+				return err
+			}
+			if res.Local {
+				fmt.Fprintln(e.stdout, "rewriting this node's credentials")
+			} else {
+				fmt.Fprintf(e.stdout, "asked %s to rewrite its credentials\n", res.Target)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&node, "node", "", "node to ask (ID, unique prefix or hostname; default this node)")
+	return cmd
+}

@@ -1,0 +1,23 @@
+// Package credwriter is the SystemdActor: it turns this node's secrets into
+// systemd encrypted credentials and owns every systemd-creds call.
+//
+// Messages: SyncSecret (one name), SyncAll (every secret of this node, or a
+// forced rewrite), Remove (one name). Whatever way a version reached the
+// store (set here, gossip, anti-entropy), the node sends SyncSecret, and
+// the actor compares the current version with the one it last wrote
+// (cred_state in the store): it writes with
+// `systemd-creds encrypt --name=NAME - TMP` (plaintext on stdin), fsyncs,
+// renames TMP to NAME in the credential directory and fsyncs the
+// directory; a tombstone or a secret no longer addressed here removes the
+// file. Writes run on a bounded pool of workers, one at a time per name.
+//
+// After changes it try-restarts, once per debounce window and only when
+// no write is pending, the units named on the secrets and (unless
+// disabled) the loaded units systemd reports as loading the credential.
+// Every write, removal or failure yields a receipt, published through the
+// Publisher the node provides. Failures are logged once per cause, audited,
+// retried with backoff, and the state is visible (Status).
+//
+// credwriter imports record, store, identity and actor; systemd-creds and
+// systemctl are run only from here.
+package credwriter

@@ -1,0 +1,122 @@
+package credwriter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path"
+	"strings"
+)
+
+// UnitManager is the part of systemd's service manager the actor uses.
+type UnitManager interface {
+	// TryRestart restarts unit if it is running.
+	TryRestart(ctx context.Context, unit string) error
+	// UnitsLoading returns, for each credential name, the loaded units that
+	// load it (LoadCredentialEncrypted, LoadCredential or ImportCredential).
+	UnitsLoading(ctx context.Context, names []string) (map[string][]string, error)
+}
+
+// ErrNoManager is returned when no systemd manager can be reached.
+var ErrNoManager = errors.New("no systemd manager reachable")
+
+// Systemctl reaches the system manager through systemctl.
+type Systemctl struct {
+	User bool // talk to the user manager (--user)
+}
+
+var _ UnitManager = Systemctl{}
+
+func (s Systemctl) run(ctx context.Context, args ...string) ([]byte, error) {
+	p, err := exec.LookPath("systemctl")
+	if err != nil {
+		return nil, fmt.Errorf("%w: systemctl not installed", ErrNoManager)
+	}
+	if s.User {
+		args = append([]string{"--user"}, args...)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, p, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := lastLine(stderr.String())
+		if strings.Contains(msg, "Failed to connect to bus") || strings.Contains(msg, "System has not been booted with systemd") ||
+			strings.Contains(msg, "Failed to connect to system scope bus") {
+			return nil, fmt.Errorf("%w: %s", ErrNoManager, msg)
+		}
+		return nil, fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// TryRestart runs `systemctl try-restart UNIT`.
+func (s Systemctl) TryRestart(ctx context.Context, unit string) error {
+	_, err := s.run(ctx, "try-restart", "--", unit)
+	return err
+}
+
+// UnitsLoading asks systemctl once for the credential properties of every
+// loaded service and returns those that load each name.
+func (s Systemctl) UnitsLoading(ctx context.Context, names []string) (map[string][]string, error) {
+	out, err := s.run(ctx, "show", "--type=service", "--state=loaded",
+		"--property=Id,LoadCredentialEncrypted,LoadCredential,ImportCredential", "*")
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string][]string, len(names))
+	for _, n := range names {
+		m[n] = ParseUnitsLoading(out, n)
+	}
+	return m, nil
+}
+
+// ParseUnitsLoading reads `systemctl show` output (blocks of Key=Value
+// lines, one block per unit, separated by blank lines) and returns the Ids
+// of units whose LoadCredentialEncrypted or LoadCredential names name
+// (ID or ID:PATH), or whose ImportCredential glob matches it.
+func ParseUnitsLoading(out []byte, name string) []string {
+	var units []string
+	var id string
+	match := false
+	flush := func() {
+		if id != "" && match {
+			units = append(units, id)
+		}
+		id, match = "", false
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			flush()
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch key {
+		case "Id":
+			id = val
+		case "LoadCredentialEncrypted", "LoadCredential":
+			for _, f := range strings.Fields(val) {
+				cred, _, _ := strings.Cut(f, ":")
+				if cred == name {
+					match = true
+				}
+			}
+		case "ImportCredential":
+			for _, f := range strings.Fields(val) {
+				if ok, _ := path.Match(f, name); ok {
+					match = true
+				}
+			}
+		}
+	}
+	flush()
+	return units
+}
