@@ -20,6 +20,7 @@ type Status struct {
 	StartedAt     time.Time   `json:"started_at"`
 	UptimeSeconds float64     `json:"uptime_seconds"`
 	DataDir       string      `json:"data_dir"`
+	Web           string      `json:"web,omitempty"` // the web UI's URL, when it is on
 	Counts        Counts      `json:"counts"`
 	Credentials   Credentials `json:"credentials"`
 }

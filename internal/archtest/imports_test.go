@@ -95,6 +95,7 @@ var externalOwners = map[string][]string{
 	"github.com/coreos/go-systemd": {"internal/node", "internal/credwriter"},
 	"github.com/shirou/gopsutil":   {"internal/sysinfo"},
 	"github.com/chromedp/":         {},
+	"github.com/prometheus/":       {"internal/web"},
 }
 
 func TestImportRules(t *testing.T) {

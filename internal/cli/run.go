@@ -37,6 +37,8 @@ exit 1.`,
 	f.StringVar(&cfg.CredsDir, "creds-dir", "/etc/credstore.encrypted", "where this node's systemd credentials are written (/run/credstore.encrypted for volatile storage)")
 	f.BoolVar(&cfg.CredsUser, "creds-user", false, "write user-scoped credentials (systemd-creds --user; systemd 256 or later)")
 	f.BoolVar(&cfg.NoAutoRestart, "no-auto-restart", false, "restart only the units named on secrets, not every unit that loads the credential")
+	f.StringVar(&cfg.Web, "web", "127.0.0.1:7100", "web UI address (a non-loopback address requires the token in web.token)")
+	f.BoolVar(&cfg.NoWeb, "no-web", false, "no web UI (the API stays on the control socket)")
 	f.StringVar(&cfg.Hostname, "hostname", "", "hostname to announce (default: the machine's)")
 	_ = f.MarkHidden("hostname")
 	return cmd

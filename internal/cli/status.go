@@ -37,6 +37,7 @@ func newStatusCmd(e *env) *cobra.Command {
 				{"version", s.Version},
 				{"uptime", uptime.String()},
 				{"data dir", s.DataDir},
+				{"web UI", dash(s.Web)},
 				{"peers", fmt.Sprintf("%d members (%d online), %d pending", s.Counts.Members, s.Counts.Online, s.Counts.Pending)},
 				{"records", recordCounts(s.Counts.Records)},
 				{"credentials", credentialsText(s.Credentials)},

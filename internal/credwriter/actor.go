@@ -60,6 +60,9 @@ type Config struct {
 	// OnWritten, when set, sees every credential written or removed
 	// (benchmarks). It must not block.
 	OnWritten func(name string, version uint64, removed bool)
+	// OnFailed, when set, sees every failed attempt (metrics). It must not
+	// block.
+	OnFailed func(name string)
 }
 
 // Msg is the actor's message type.

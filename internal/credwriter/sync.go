@@ -143,6 +143,9 @@ func (c *CredWriter) done(ctx context.Context, name string, r result) {
 // failed records a failure: logged once per cause, audited, a failed
 // receipt for the version, a retry with backoff.
 func (c *CredWriter) failed(ctx context.Context, name string, r result) {
+	if c.cfg.OnFailed != nil {
+		c.cfg.OnFailed(name)
+	}
 	msg := r.err.Error()
 	cause := msg // the same message for every secret is one cause
 	switch {

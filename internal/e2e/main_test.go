@@ -106,7 +106,7 @@ type daemon struct {
 func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(daemonBin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run"}, args...)...)
+	d.cmd = exec.Command(daemonBin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -72,3 +72,28 @@ func sortV4First(ips []netip.Addr) []netip.Addr {
 func OfflineTicket(id *identity.Identity) identity.Ticket {
 	return identity.NewTicket(id, localAddrs())
 }
+
+// webHosts are the extra Host header values the web UI accepts for a
+// listen address: for an unspecified address (0.0.0.0, ::) the machine's
+// hostname and every interface address.
+func webHosts(addr, hostname string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsUnspecified() {
+		return nil
+	}
+	out := []string{hostname}
+	ifaces, _ := net.Interfaces()
+	for _, ifc := range ifaces {
+		as, _ := ifc.Addrs()
+		for _, a := range as {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				out = append(out, p.Addr().Unmap().String())
+			}
+		}
+	}
+	return out
+}

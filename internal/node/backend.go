@@ -49,6 +49,7 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		creds.State = "degraded"
 	}
 	return api.Status{
+		Web:           n.WebURL(),
 		Credentials:   creds,
 		NodeID:        string(n.self),
 		Hostname:      n.hostname,

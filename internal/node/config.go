@@ -51,7 +51,16 @@ type Config struct {
 	// OnCredential, when set, sees every credential written or removed
 	// (benchmarks). It must not block.
 	OnCredential func(name string, version uint64, removed bool)
+
+	// Web is the web UI's listen address (default 127.0.0.1:7100). A
+	// non-loopback address requires the token in web.token.
+	Web string
+	// NoWeb turns the web UI off (the API stays on the control socket).
+	NoWeb bool
 }
+
+// DefaultWeb is the web UI's default address.
+const DefaultWeb = "127.0.0.1:7100"
 
 // DefaultDataDir is /var/lib/credmesh for root and the user's state
 // directory otherwise ($XDG_STATE_HOME/credmesh or ~/.local/state/credmesh).
@@ -80,6 +89,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Web == "" {
+		c.Web = DefaultWeb
 	}
 	return c
 }

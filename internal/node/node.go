@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -39,6 +40,8 @@ type Node struct {
 	aeRef     actor.Ref[antientropy.Msg]
 	creds     *credwriter.CredWriter
 	credRef   actor.Ref[credwriter.Msg]
+	metrics   *web.Metrics
+	web       *web.WebServer
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
@@ -83,6 +86,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Node)) (
 		hostname, _ = os.Hostname()
 	}
 	n := &Node{cfg: cfg, log: log, id: id, self: self, store: st, hostname: hostname, started: cfg.Now()}
+	n.metrics = web.NewMetrics(n)
 	return n.run(ctx, tickets, ready)
 }
 
@@ -163,7 +167,13 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		Dir:           n.cfg.CredsDir,
 		User:          n.cfg.CredsUser,
 		NoAutoRestart: n.cfg.NoAutoRestart,
-		OnWritten:     n.cfg.OnCredential,
+		OnWritten: func(name string, version uint64, removed bool) {
+			n.metrics.CredentialWritten()
+			if n.cfg.OnCredential != nil {
+				n.cfg.OnCredential(name, version, removed)
+			}
+		},
+		OnFailed: func(string) { n.metrics.CredentialFailed() },
 	})
 	if n.credRef, err = actor.Spawn[credwriter.Msg](sup, "systemd", n.creds, 4096); err != nil {
 		return err
@@ -172,14 +182,41 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 	if _, err = actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
 		return err
 	}
-	apiHandler := (&web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store,
-		Log: n.log.With("component", "api")}).Handler()
+	a := &web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store, Log: n.log.With("component", "api")}
+	apiHandler := a.Handler()
+	if !n.cfg.NoWeb {
+		if err := n.spawnWeb(sup, a, apiHandler); err != nil {
+			return err
+		}
+	}
 	control := &web.ControlServer{
 		Path:    SocketPath(n.cfg.DataDir),
 		Handler: apiHandler,
 		Log:     n.log.With("component", "control"),
 	}
 	_, err = actor.Spawn[web.ControlMsg](sup, "control", control, 16)
+	return err
+}
+
+// spawnWeb builds the web UI: the pages, the API and /metrics behind the
+// guard (a token when the address is not loopback-only).
+func (n *Node) spawnWeb(sup *actor.Supervisor, a *web.API, apiHandler http.Handler) error {
+	token := ""
+	if !web.IsLoopback(n.cfg.Web) {
+		var err error
+		if token, err = web.LoadOrCreateToken(n.cfg.DataDir); err != nil {
+			return fmt.Errorf("web token: %w", err)
+		}
+	}
+	guard := web.NewGuard(n.cfg.Web, token, webHosts(n.cfg.Web, n.hostname)...)
+	ui := &web.UI{API: a, Guard: guard, Now: n.cfg.Now, Log: n.log.With("component", "web")}
+	h, err := ui.Handler(apiHandler, n.metrics.Handler())
+	if err != nil {
+		return err
+	}
+	ws := &web.WebServer{Addr: n.cfg.Web, Handler: h, Log: n.log.With("component", "web")}
+	n.web = ws
+	_, err = actor.Spawn[web.WebMsg](sup, "web", ws, 16)
 	return err
 }
 

@@ -39,6 +39,20 @@ func (n *Node) Accepted(recs []*record.Record) {
 	if n.cfg.Observe != nil {
 		n.cfg.Observe(recs)
 	}
+	now := n.cfg.Now()
+	for _, r := range recs {
+		if r.AuthorID() != n.self {
+			n.metrics.ObserveDelivery(now.Sub(r.Time))
+		}
+	}
+}
+
+// WebURL returns the web UI's base URL ("" when it is off).
+func (n *Node) WebURL() string {
+	if n.web == nil {
+		return ""
+	}
+	return n.web.URL()
 }
 
 // Pull implements gossip.Sink: ask anti-entropy to pull from peer.

@@ -105,24 +105,36 @@ func (a *API) ticket(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.EventFilter{Type: q.Get("type"), Node: q.Get("node"), Secret: q.Get("secret")}
-	var err error
-	if f.Limit, err = intParam(q.Get("limit")); err != nil {
+	limit, err := intParam(q.Get("limit"))
+	if err != nil {
 		writeError(w, a.Log, badRequest("limit: "+err.Error()))
 		return
 	}
-	before, err := intParam(q.Get("before"))
-	if err != nil {
-		writeError(w, a.Log, badRequest("before: "+err.Error()))
-		return
+	if limit == 0 {
+		limit = 100
 	}
-	f.Before = int64(before)
-	es, err := a.Store.Events(r.Context(), f)
+	page, err := a.AuditPage(r.Context(), q.Get("type"), q.Get("node"), q.Get("secret"), q.Get("before"), limit)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EventsResponse(es, f.Limit))
+	writeJSON(w, http.StatusOK, page)
+}
+
+// AuditPage returns one page of audit events, newest first, filtered by
+// type, node and secret; before is the paging cursor.
+func (a *API) AuditPage(ctx context.Context, typ, node, secret, before string, limit int) (api.Events, error) {
+	b, err := intParam(before)
+	if err != nil {
+		return api.Events{}, badRequest("before: " + err.Error())
+	}
+	limit = min(limit, store.MaxEventsPage)
+	f := store.EventFilter{Type: typ, Node: node, Secret: secret, Before: int64(b), Limit: limit}
+	es, err := a.Store.Events(ctx, f)
+	if err != nil {
+		return api.Events{}, err
+	}
+	return EventsResponse(es, limit), nil
 }
 
 func timePtr(t time.Time) *time.Time {
