@@ -187,6 +187,7 @@ type SecretTarget struct {
 	Author         string    `json:"author"`
 	AuthorHostname string    `json:"author_hostname,omitempty"`
 	Creator        string    `json:"creator"`
+	CreatorHost    string    `json:"creator_hostname,omitempty"`
 	Updated        time.Time `json:"updated"`
 	Record         string    `json:"record"`
 	CipherHash     string    `json:"ciphertext_sha256,omitempty"`

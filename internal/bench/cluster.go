@@ -94,6 +94,7 @@ func (c *Cluster) startNode(ctx context.Context, i int, o Options, tickets []str
 		DataDir:   filepath.Join(c.dir, fmt.Sprintf("n%02d", i)),
 		Listen:    []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
 		NoMDNS:    true,
+		NoWeb:     true,
 		Heartbeat: o.Heartbeat,
 		Hostname:  fmt.Sprintf("bench-%02d", i),
 		Tickets:   tickets,

@@ -33,3 +33,10 @@ func (e *env) logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// logLevelDefault sets the level when --log-level was not given.
+func (e *env) logLevelDefault(level string) {
+	if !e.logLevelSet {
+		e.logLevel = level
+	}
+}

@@ -22,6 +22,8 @@ type env struct {
 	dataDir   string
 	logLevel  string
 	logFormat string
+	// logLevelSet is true when --log-level was given.
+	logLevelSet bool
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -75,6 +77,10 @@ each target writes its secrets as systemd encrypted credentials.`,
 			if e.dataDir == "" {
 				e.dataDir = node.DefaultDataDir()
 			}
+			e.logLevelSet = e.logLevel != ""
+			if e.logLevel == "" {
+				e.logLevel = "info"
+			}
 			if _, err := parseLevel(e.logLevel); err != nil {
 				return usageError{err}
 			}
@@ -87,7 +93,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.dataDir, "data-dir", "", "data directory (default $"+EnvDataDir+", else /var/lib/credmesh for root, else ~/.local/state/credmesh)")
-	pf.StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&e.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for demo)")
 	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(
 		newInitCmd(e),
@@ -97,6 +103,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 		newPeersCmd(e),
 		newSecretCmd(e),
 		newSyncCmd(e),
+		newDemoCmd(e),
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)

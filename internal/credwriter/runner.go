@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -81,4 +82,16 @@ func SystemdVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("systemd-creds --version printed %q", lastLine(string(out)))
 	}
 	return strconv.Atoi(m[1])
+}
+
+// PlainFiles is for `credmesh demo` run without root only: it writes the
+// plaintext itself, mode 0600, where systemd-creds would write the
+// encrypted credential. Nothing else uses it.
+type PlainFiles struct{}
+
+var _ Runner = PlainFiles{}
+
+// Encrypt writes plaintext to out unencrypted.
+func (PlainFiles) Encrypt(_ context.Context, _ string, plaintext []byte, out string) error {
+	return os.WriteFile(out, plaintext, 0o600)
 }

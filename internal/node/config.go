@@ -57,6 +57,9 @@ type Config struct {
 	Web string
 	// NoWeb turns the web UI off (the API stays on the control socket).
 	NoWeb bool
+	// PlainCredentials writes credentials as plain files instead of with
+	// systemd-creds: `credmesh demo` without root only.
+	PlainCredentials bool
 }
 
 // DefaultWeb is the web UI's default address.

@@ -158,7 +158,12 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 	if n.aeRef, err = actor.Spawn[antientropy.Msg](sup, "antientropy", ae, 1024); err != nil {
 		return err
 	}
+	var runner credwriter.Runner
+	if n.cfg.PlainCredentials {
+		runner = credwriter.PlainFiles{}
+	}
 	n.creds = credwriter.New(credwriter.Config{
+		Runner:        runner,
 		Store:         n.store,
 		Identity:      n.id,
 		Publish:       n,

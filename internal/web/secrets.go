@@ -70,7 +70,7 @@ func rollout(v store.SecretVersion, r store.Receipt) api.Rollout {
 func targetView(v store.SecretVersion, hosts map[record.NodeID]string) api.SecretTarget {
 	t := api.SecretTarget{
 		Target: string(v.Target), Hostname: hosts[v.Target], Version: v.Version,
-		Author: string(v.Author), AuthorHostname: hosts[v.Author], Creator: string(v.Creator),
+		Author: string(v.Author), AuthorHostname: hosts[v.Author], Creator: string(v.Creator), CreatorHost: hosts[v.Creator],
 		Updated: v.Created.UTC(), Record: v.ID.String(), Size: v.Size, Tombstone: v.Tombstone,
 		Group: hex.EncodeToString(v.Group), Restart: v.Restart,
 	}

@@ -1,0 +1,399 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// A fixed world: keys from fixed seeds, a fixed clock.
+var fixedNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func key(seed byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, 32))
+}
+
+func idOf(k ed25519.PrivateKey) record.NodeID { return record.NodeIDOf(k.Public().(ed25519.PublicKey)) }
+
+// recordingBackend is the Backend of these tests: it serves a fixed
+// status and records every state-changing call, so the security matrix
+// can count what got through. The real node backend is exercised by the
+// end-to-end tests.
+type recordingBackend struct {
+	self  record.NodeID
+	mu    sync.Mutex
+	calls []string
+}
+
+func (b *recordingBackend) note(c string) {
+	b.mu.Lock()
+	b.calls = append(b.calls, c)
+	b.mu.Unlock()
+}
+
+func (b *recordingBackend) changes() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.calls...)
+}
+
+func (b *recordingBackend) Status(context.Context) (api.Status, error) {
+	return api.Status{NodeID: string(b.self), Hostname: "alpha", AgeRecipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
+		Version: "v1.0.0-test", StartedAt: fixedNow.Add(-time.Hour), UptimeSeconds: 3600, DataDir: "/var/lib/credmesh",
+		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}},
+		Credentials: api.Credentials{State: "ok", Dir: "/etc/credstore.encrypted", Written: 1}}, nil
+}
+func (b *recordingBackend) Ticket(context.Context) (api.Ticket, error) {
+	return api.Ticket{NodeID: string(b.self), Ticket: "credmesh1testticket"}, nil
+}
+func (b *recordingBackend) AddPeer(context.Context, string) (api.AddPeerResult, error) {
+	b.note("add peer")
+	return api.AddPeerResult{NodeID: "x", Added: true}, nil
+}
+func (b *recordingBackend) SetSecret(_ context.Context, r api.SetSecret) (api.SecretWrites, error) {
+	b.note("set " + r.Name)
+	return api.SecretWrites{Writes: []api.SecretWrite{{Name: r.Name}}}, nil
+}
+func (b *recordingBackend) RevealSecret(_ context.Context, name string) (api.Revealed, error) {
+	b.note("reveal " + name)
+	return api.Revealed{Name: name, Version: 2, Value: []byte("s3cret <b>value</b>")}, nil
+}
+func (b *recordingBackend) ShareSecret(_ context.Context, name string, to []string) (api.SecretWrites, error) {
+	b.note("share " + name)
+	return api.SecretWrites{}, nil
+}
+func (b *recordingBackend) DeleteSecret(_ context.Context, name string, _ []string) (api.SecretWrites, error) {
+	b.note("delete " + name)
+	return api.SecretWrites{}, nil
+}
+func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult, error) {
+	b.note("sync " + node)
+	return api.SyncResult{Target: node}, nil
+}
+
+// world builds a store with: this node (alpha), a member bravo with a
+// node record and sysinfo, a pending node with a hostile hostname, a
+// secret for bravo in two versions with bravo's receipt, and audit events.
+func world(t *testing.T) (*API, *recordingBackend) {
+	t.Helper()
+	alpha, bravo, evil := key(1), key(2), key(3)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	_ = st.LoadMembers(ctx, idOf(alpha))
+	if _, err := st.AddTrust(ctx, fixedNow, idOf(bravo), store.TrustTicket, nil); err != nil {
+		t.Fatal(err)
+	}
+	seal := func(k ed25519.PrivateKey, kind record.Kind, seq uint64, body []byte) *record.Envelope {
+		e, err := record.Seal(k, kind, seq, fixedNow.Add(-time.Duration(100-seq)*time.Minute), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	group := bytes.Repeat([]byte{7}, record.GroupSize)
+	ct := append([]byte("age-encryption.org/v1\n"), bytes.Repeat([]byte{1}, 100)...)
+	sec := func(v uint64) []byte {
+		return record.Secret{Name: "db-password", Target: bravo.Public().(ed25519.PublicKey), Version: v, CreatedAt: fixedNow.Add(-time.Duration(10-v) * time.Minute),
+			Ciphertext: ct, Restart: []string{"web.service"}, Group: group}.Encode()
+	}
+	envs := []*record.Envelope{
+		seal(bravo, record.KindNode, 1, record.Node{Hostname: "bravo", AgeRecipient: "age1bravo", Addrs: []string{"/ip4/10.0.0.2/tcp/7101"}, AgentVersion: "v1.0.0", StartedAt: fixedNow.Add(-2 * time.Hour)}.Encode()),
+		seal(bravo, record.KindSysinfo, 2, record.Sysinfo{CollectedAt: fixedNow.Add(-time.Minute), Uptime: 90 * time.Minute, Load1: 250, Load5: 200, Load15: 150,
+			MemTotal: 8 << 30, MemUsed: 2 << 30, MemAvailable: 6 << 30,
+			Disks:      []record.Disk{{Mountpoint: "/", FSType: "ext4", Total: 100 << 30, Used: 42 << 30, Free: 58 << 30}},
+			Interfaces: []record.Interface{{Name: "eth0", MAC: "52:54:00:00:00:02", Up: true, Addrs: []string{"10.0.0.2/24"}}}}.Encode()),
+		seal(alpha, record.KindSecret, 3, sec(1)),
+		seal(alpha, record.KindSecret, 4, sec(2)),
+	}
+	outs, err := st.Apply(ctx, fixedNow, envs, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+	}
+	rc := seal(bravo, record.KindReceipt, 5, record.Receipt{Name: "db-password", Version: 2, Secret: envs[3].ID(), State: record.ReceiptWritten, At: fixedNow.Add(-30 * time.Second)}.Encode())
+	if _, err := st.Apply(ctx, fixedNow, []*record.Envelope{rc}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.SetLiveness(ctx, fixedNow, []store.Liveness{{NodeID: idOf(bravo), LastSeen: fixedNow.Add(-5 * time.Second), Online: true}})
+	if err := st.NotePeer(ctx, fixedNow.Add(-time.Hour), idOf(evil), record.Node{Hostname: "<script>alert(1)</script>"}, "/ip4/10.0.0.9/tcp/4001"); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range []store.Event{
+		{Type: "node.start", Node: string(idOf(alpha)), Message: "node started"},
+		{Type: "secret.created", Node: string(idOf(alpha)), Secret: "db-password", Message: "created db-password version 1"},
+		{Type: "record.rejected", Node: string(idOf(evil)), Message: "rejected node: <img src=x onerror=alert(1)>"},
+	} {
+		e.Time = fixedNow.Add(time.Duration(i-10) * time.Minute)
+		if err := st.AddEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &recordingBackend{self: idOf(alpha)}
+	return &API{Self: Self{ID: idOf(alpha), Hostname: "alpha"}, Backend: b, Store: st, Log: slog.New(slog.DiscardHandler)}, b
+}
+
+func uiHandler(t *testing.T, a *API, addr, token string) http.Handler {
+	t.Helper()
+	ui := &UI{API: a, Guard: NewGuard(addr, token), Now: func() time.Time { return fixedNow }, Log: a.Log}
+	h, err := ui.Handler(a.Handler(), NewMetrics(a.Backend).Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func get(t *testing.T, h http.Handler, target string, mod ...func(*http.Request)) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:7100"+target, nil)
+	for _, m := range mod {
+		m(r)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestPagesGolden(t *testing.T) {
+	a, _ := world(t)
+	h := uiHandler(t, a, "127.0.0.1:7100", "")
+	bravo := string(idOf(key(2)))
+	for _, tc := range []struct{ name, path string }{
+		{"dashboard", "/"},
+		{"peers", "/peers"},
+		{"peer", "/peers/" + bravo},
+		{"secrets", "/secrets"},
+		{"secrets-filtered", "/secrets?node=bravo"},
+		{"new", "/secrets/new"},
+		{"secret", "/secrets/db-password"},
+		{"delete", "/secrets/db-password/delete"},
+		{"audit", "/audit?type=record.rejected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := get(t, h, tc.path)
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d\n%s", tc.path, w.Code, w.Body.String())
+			}
+			golden := filepath.Join("testdata", "golden", tc.name+".html")
+			if *update {
+				_ = os.MkdirAll(filepath.Dir(golden), 0o755)
+				if err := os.WriteFile(golden, w.Body.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/web -run TestPagesGolden -update)", err)
+			}
+			if !bytes.Equal(w.Body.Bytes(), want) {
+				t.Fatalf("GET %s differs from %s (run with -update after checking the change):\n%s", tc.path, golden, lineDiff(string(want), w.Body.String()))
+			}
+		})
+	}
+}
+
+// lineDiff shows the first differing lines.
+func lineDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return "line " + itoa(uint64(i+1)) + ":\nwant: " + w + "\n got: " + g
+		}
+	}
+	return "(same lines)"
+}
+
+func itoa(v uint64) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + fmtUint(v))
+}
+
+func fmtUint(v uint64) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for v > 0 {
+		b = append([]byte{byte('0' + v%10)}, b...)
+		v /= 10
+	}
+	return string(b)
+}
+
+// The security matrix: hostile requests, each refused, none reaching the
+// backend, every response carrying the framing and sniffing headers.
+func TestSecurityMatrix(t *testing.T) {
+	a, b := world(t)
+	local := uiHandler(t, a, "127.0.0.1:7100", "")
+	const token = "0123456789abcdef0123456789abcdef0123456789abcdef"
+	remote := uiHandler(t, a, "0.0.0.0:7100", token)
+	form := func(method, target string, body string, mod ...func(*http.Request)) *http.Request {
+		r := httptest.NewRequest(method, "http://127.0.0.1:7100"+target, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, m := range mod {
+			m(r)
+		}
+		return r
+	}
+	host := func(h string) func(*http.Request) { return func(r *http.Request) { r.Host = h } }
+	hdr := func(k, v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set(k, v) } }
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+		req  *http.Request
+		want int
+	}{
+		{"foreign Host on GET", local, form("GET", "/", "", host("evil.example")), 403},
+		{"foreign Host on POST", local, form("POST", "/secrets", "name=x&content=y", host("evil.example:7100")), 403},
+		{"rebinding Host on the API", local, form("GET", "/api/v1/status", "", host("attacker.test")), 403},
+		{"mismatched Origin", local, form("POST", "/secrets", "name=x&content=y", hdr("Origin", "http://evil.example")), 403},
+		{"Sec-Fetch-Site cross-site", local, form("POST", "/peers", "ticket=x", hdr("Sec-Fetch-Site", "cross-site")), 403},
+		{"cross-site API write", local, form("POST", "/api/v1/sync", "{}", hdr("Sec-Fetch-Site", "cross-site")), 403},
+		{"reveal via GET", local, form("GET", "/secrets/db-password/reveal", ""), 405},
+		{"API reveal via GET", local, form("GET", "/api/v1/secrets/db-password/reveal", ""), 405},
+		{"sync via GET", local, form("GET", "/peers/x/sync", ""), 405},
+		{"share via GET", local, form("GET", "/secrets/db-password/share?to=bravo", ""), 405},
+		{"missing token on a non-loopback bind", remote, form("GET", "/api/v1/status", ""), 401},
+		{"wrong token", remote, form("GET", "/api/v1/secrets", "", hdr("Authorization", "Bearer nope")), 401},
+		{"wrong cookie on a page", remote, form("GET", "/secrets", "", hdr("Cookie", TokenCookie+"=nope")), 303},
+		{"no token on a write", remote, form("POST", "/secrets", "name=x&content=y"), 303},
+		{"metrics without a token", remote, form("GET", "/metrics", ""), 401},
+		{"oversized body", local, form("POST", "/api/v1/secrets", strings.Repeat("x", api.MaxRequestBody+1)), 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			tc.h.ServeHTTP(w, tc.req)
+			if w.Code != tc.want {
+				t.Fatalf("%s %s: status %d, want %d\n%s", tc.req.Method, tc.req.URL, w.Code, tc.want, w.Body.String())
+			}
+			if w.Header().Get("X-Frame-Options") != "DENY" || w.Header().Get("X-Content-Type-Options") != "nosniff" ||
+				!strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Fatalf("security headers missing: %v", w.Header())
+			}
+		})
+	}
+	if c := b.changes(); len(c) != 0 {
+		t.Fatalf("hostile requests reached the backend: %v", c)
+	}
+
+	// A login with a wrong token sets no cookie; the right one does.
+	w := httptest.NewRecorder()
+	remote.ServeHTTP(w, form("POST", "/login", "token=wrong"))
+	if len(w.Result().Cookies()) != 0 {
+		t.Fatal("a wrong token got a cookie")
+	}
+	w = httptest.NewRecorder()
+	remote.ServeHTTP(w, form("POST", "/login", "token="+token))
+	if len(w.Result().Cookies()) != 1 {
+		t.Fatal("the right token got no cookie")
+	}
+	ok := get(t, remote, "/api/v1/status", hdr("Authorization", "Bearer "+token))
+	if ok.Code != 200 {
+		t.Fatalf("the right token: %d", ok.Code)
+	}
+
+	// Peer-supplied strings are escaped.
+	peers := get(t, local, "/peers").Body.String()
+	if strings.Contains(peers, "<script>alert(1)</script>") || !strings.Contains(peers, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Fatal("a hostile hostname is not escaped on the peers page")
+	}
+	audit := get(t, local, "/audit").Body.String()
+	if strings.Contains(audit, "<img src=x") {
+		t.Fatal("a hostile audit message is not escaped")
+	}
+	// No inline script anywhere: the CSP would block it, so pages carry none.
+	for _, p := range []string{"/", "/peers", "/secrets", "/secrets/new", "/secrets/db-password", "/audit"} {
+		body := get(t, local, p).Body.String()
+		if strings.Count(body, "<script") != strings.Count(body, `<script src="/static/app.js" defer></script>`) || strings.Contains(body, "style=") || strings.Contains(body, " onclick") {
+			t.Fatalf("%s has inline script or style", p)
+		}
+	}
+	// The confirmation page of a delete changes nothing; the POST does.
+	get(t, local, "/secrets/db-password/delete")
+	if c := b.changes(); len(c) != 0 {
+		t.Fatalf("GET of the delete page changed state: %v", c)
+	}
+}
+
+// Reveal is POST only, uncached, escaped, and same-origin posts work.
+func TestRevealAndForms(t *testing.T) {
+	a, b := world(t)
+	h := uiHandler(t, a, "127.0.0.1:7100", "")
+	post := func(target string, vals url.Values) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "http://127.0.0.1:7100"+target, strings.NewReader(vals.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", "http://127.0.0.1:7100")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := post("/secrets/db-password/reveal", nil)
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("reveal: %d, Cache-Control %q", w.Code, w.Header().Get("Cache-Control"))
+	}
+	if !strings.Contains(w.Body.String(), "s3cret &lt;b&gt;value&lt;/b&gt;") {
+		t.Fatalf("revealed value not shown escaped:\n%s", w.Body.String())
+	}
+	w = post("/secrets", url.Values{"name": {"api-key"}, "content": {"x"}, "target": {"bravo"}, "restart": {"a.service b.service"}})
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/secrets/api-key?done=") {
+		t.Fatalf("create: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	w = post("/peers/bravo/sync", nil)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("sync: %d", w.Code)
+	}
+	want := []string{"reveal db-password", "set api-key", "sync bravo"}
+	if got := b.changes(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("backend calls %v, want %v", got, want)
+	}
+	_, _ = io.Discard.Write(nil)
+}
+
+func TestMetrics(t *testing.T) {
+	a, _ := world(t)
+	m := NewMetrics(a.Backend)
+	m.ObserveDelivery(3 * time.Millisecond)
+	m.CredentialWritten()
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	for _, want := range []string{`credmesh_peers{state="online"} 1`, `credmesh_records{kind="secret"} 2`, `credmesh_rejects_total{reason="not_member"} 4`,
+		"credmesh_credential_writes_total 1", "credmesh_gossip_delivery_seconds_count 1", "credmesh_credential_failures_total 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
