@@ -144,6 +144,17 @@ func (c *Client) Sync(ctx context.Context, node string) (SyncResult, error) {
 	return r, c.do(ctx, http.MethodPost, "/sync", jsonBody(Sync{Node: node}), &r)
 }
 
+// Invite asks for a one-time invite ticket.
+func (c *Client) Invite(ctx context.Context, ttl string) (InviteResult, error) {
+	var r InviteResult
+	return r, c.do(ctx, http.MethodPost, "/invites", jsonBody(Invite{TTL: ttl}), &r)
+}
+
+// PeerAction approves, ignores or revokes a node.
+func (c *Client) PeerAction(ctx context.Context, node, action, reason string) error {
+	return c.do(ctx, http.MethodPost, "/peers/"+url.PathEscape(node)+"/"+action, jsonBody(RevokePeer{Reason: reason}), nil)
+}
+
 func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)

@@ -68,6 +68,9 @@ type Peers struct {
 type PeerDetail struct {
 	Peer
 	Sysinfo *Sysinfo `json:"sysinfo,omitempty"`
+	// Score is the node's GossipSub peer score here (negative after
+	// invalid messages), when connected.
+	Score *float64 `json:"gossip_score,omitempty"`
 }
 
 // Sysinfo is a node's latest machine snapshot.
@@ -196,6 +199,9 @@ type SecretTarget struct {
 	Group          string    `json:"share_group"`
 	Restart        []string  `json:"restart,omitempty"`
 	Rollout        Rollout   `json:"rollout"`
+	// NeedsRotation says why the value must be rotated: a node that could
+	// read it, or that wrote it, was revoked after it was written.
+	NeedsRotation string `json:"needs_rotation,omitempty"`
 }
 
 // Secret is one name with its targets.
@@ -255,4 +261,20 @@ type Credentials struct {
 	Dir     string `json:"dir"`
 	Written int    `json:"written"`
 	Failing int    `json:"failing"`
+}
+
+// Invite is POST /api/v1/invites: a one-time invite ticket.
+type Invite struct {
+	TTL string `json:"ttl,omitempty"` // a Go duration, default 24h
+}
+
+// InviteResult answers POST /api/v1/invites.
+type InviteResult struct {
+	Ticket  string    `json:"ticket"`
+	Expires time.Time `json:"expires"`
+}
+
+// RevokePeer is the body of POST /api/v1/peers/{node}/revoke.
+type RevokePeer struct {
+	Reason string `json:"reason,omitempty"`
 }

@@ -15,7 +15,34 @@ func newPeersCmd(e *env) *cobra.Command {
 		Use:   "peers",
 		Short: "List, add and inspect the nodes this node knows",
 	}
-	cmd.AddCommand(newPeersListCmd(e), newPeersAddCmd(e), newPeersShowCmd(e))
+	cmd.AddCommand(newPeersListCmd(e), newPeersAddCmd(e), newPeersShowCmd(e),
+		newPeerActionCmd(e, "approve", "Trust a pending node and admit it to the mesh"),
+		newPeerActionCmd(e, "ignore", "Stop listing a pending node (it stays untrusted)"),
+		newPeerActionCmd(e, "revoke", "Revoke a node for good: a signed revoke that beats every admit"))
+	return cmd
+}
+
+func newPeerActionCmd(e *env, action, short string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   action + " NODE",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.client().PeerAction(cmd.Context(), args[0], action, reason); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: %s done\n", args[0], action)
+			return nil
+		},
+	}
+	if action == "revoke" {
+		cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the revoke record)")
+		cmd.Long = `revoke publishes a signed revoke record. It is final: it beats every admit, past
+or future, survives restarts and partitions; every node stops accepting the
+node's records, meshing with it and accepting its connections, and flags
+every secret it could read or wrote as needing rotation.`
+	}
 	return cmd
 }
 

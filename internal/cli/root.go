@@ -98,6 +98,7 @@ each target writes its secrets as systemd encrypted credentials.`,
 	root.AddCommand(
 		newInitCmd(e),
 		newTicketCmd(e),
+		newInviteCmd(e),
 		newRunCmd(e),
 		newStatusCmd(e),
 		newPeersCmd(e),

@@ -148,7 +148,7 @@ func newSecretListCmd(e *env) *cobra.Command {
 			if out.json() {
 				return writeJSON(e.stdout, list)
 			}
-			rows := [][]string{{"NAME", "TARGET", "VERSION", "ROLLOUT", "AUTHOR", "UPDATED", "RECORD"}}
+			rows := [][]string{{"NAME", "TARGET", "VERSION", "ROLLOUT", "AUTHOR", "UPDATED", "RECORD", "NEEDS ROTATION"}}
 			for _, s := range list.Secrets {
 				for i, t := range s.Targets {
 					name := s.Name
@@ -156,7 +156,7 @@ func newSecretListCmd(e *env) *cobra.Command {
 						name = ""
 					}
 					rows = append(rows, []string{name, nodeLabel(t.Target, t.Hostname), fmt.Sprint(t.Version), rolloutText(t.Rollout),
-						nodeLabel(t.Author, t.AuthorHostname), t.Updated.Format("2006-01-02 15:04:05"), t.Record[:12]})
+						nodeLabel(t.Author, t.AuthorHostname), t.Updated.Format("2006-01-02 15:04:05"), t.Record[:12], dash(t.NeedsRotation)})
 				}
 			}
 			return table(e.stdout, rows)

@@ -95,3 +95,11 @@ var _ Runner = PlainFiles{}
 func (PlainFiles) Encrypt(_ context.Context, _ string, plaintext []byte, out string) error {
 	return os.WriteFile(out, plaintext, 0o600)
 }
+
+// Available reports whether real credentials can be written here:
+// systemd-creds is installed and this process runs as root (it encrypts
+// with the host key).
+func Available() bool {
+	_, err := exec.LookPath("systemd-creds")
+	return err == nil && os.Geteuid() == 0
+}

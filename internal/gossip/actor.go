@@ -89,6 +89,18 @@ func (g *Gossip) Scores() map[peer.ID]float64 {
 	return out
 }
 
+// ScoreOf returns a node's last GossipSub score, when it is known.
+func (g *Gossip) ScoreOf(id record.NodeID) (float64, bool) {
+	p, err := peer.Decode(string(id))
+	if err != nil {
+		return 0, false
+	}
+	g.scoresMu.Lock()
+	defer g.scoresMu.Unlock()
+	sc, ok := g.scores[p]
+	return sc, ok
+}
+
 func (g *Gossip) now() time.Time { return g.cfg.Now() }
 
 // PreStart builds the host and pubsub, joins the topic, installs the
@@ -126,7 +138,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		g.scoresMu.Lock()
 		g.scores = s
 		g.scoresMu.Unlock()
-	})
+	}, tracer{st})
 	if err != nil {
 		return err
 	}
@@ -140,6 +152,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		return fmt.Errorf("subscribe %s: %w", topicName, err)
 	}
 	h.SetStreamHandler(helloProtocol, g.handleHello)
+	h.SetStreamHandler(inviteProtocol, g.handleClaim)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			_ = g.ref.Cast(connected{p: c.RemotePeer(), inbound: c.Stat().Direction == network.DirInbound})
@@ -213,6 +226,14 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 		}
 	case AddPeer:
 		m.Reply <- g.addPeer(ctx, m.Ticket)
+	case Approve:
+		m.Reply <- g.approve(ctx, m.Node)
+	case Revoke:
+		m.Reply <- g.revoke(ctx, m.Node, m.Reason)
+	case claimed:
+		m.reply <- g.onClaim(ctx, m.claimant, m.token, m.addrs)
+	case claimDone:
+		g.onClaimDone(ctx, m.inviter, m.err)
 	case Stats:
 		m.Reply <- g.stats()
 	case tick:

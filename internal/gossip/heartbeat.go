@@ -59,6 +59,7 @@ func (g *Gossip) membershipChanged(ctx context.Context) {
 	if prev == nil || prev == m {
 		return
 	}
+	g.dropRevoked()
 	for _, id := range m.List() {
 		if id == g.self || prev.IsMember(id) {
 			continue

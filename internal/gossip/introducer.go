@@ -36,6 +36,7 @@ func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
 	if !inbound {
 		g.startHello(ctx, p)
 	}
+	g.presentClaim(ctx, p)
 }
 
 // startHello runs a hello exchange with p in the background.
@@ -122,7 +123,7 @@ func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote
 	}
 	members := g.cfg.Store.Members()
 	if members.IsRevoked(id) {
-		g.h.Network().ClosePeer(p) //nolint:errcheck // best effort
+		_ = g.h.Network().ClosePeer(p)
 		return errors.New("revoked")
 	}
 	if err := g.cfg.Store.NotePeer(ctx, g.now(), id, body, remote); err != nil {

@@ -64,6 +64,19 @@ type AddPeerResult struct {
 	Err    error
 }
 
+// Approve trusts a pending node and publishes an admit for it.
+type Approve struct {
+	Node  record.NodeID
+	Reply chan<- error
+}
+
+// Revoke publishes a revoke record for Node: sticky, it beats every admit.
+type Revoke struct {
+	Node   record.NodeID
+	Reason string
+	Reply  chan<- error
+}
+
 // Stats asks for traffic and liveness numbers.
 type Stats struct {
 	Reply chan<- StatsResult
@@ -95,7 +108,17 @@ type (
 		p   peer.ID
 		err error
 	}
-	found struct{ info peer.AddrInfo }
+	found   struct{ info peer.AddrInfo }
+	claimed struct {
+		claimant record.NodeID
+		token    []byte
+		addrs    []string
+		reply    chan<- error
+	}
+	claimDone struct {
+		inviter record.NodeID
+		err     error
+	}
 )
 
 func (PublishRecord) gossipMsg()    {}
@@ -110,3 +133,7 @@ func (connected) gossipMsg()        {}
 func (disconnected) gossipMsg()     {}
 func (dialDone) gossipMsg()         {}
 func (found) gossipMsg()            {}
+func (Approve) gossipMsg()          {}
+func (Revoke) gossipMsg()           {}
+func (claimed) gossipMsg()          {}
+func (claimDone) gossipMsg()        {}

@@ -111,6 +111,9 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
 	if info.ID == g.h.ID() {
 		return AddPeerResult{NodeID: id, Err: ErrOwnTicket}
 	}
+	if g.cfg.Store.Members().IsRevoked(id) {
+		return AddPeerResult{NodeID: id, Err: fmt.Errorf("%s is revoked; a revocation is final", id)}
+	}
 	var addrs []string
 	for _, a := range t.Addrs {
 		addrs = append(addrs, a.String())
@@ -118,6 +121,11 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
 	added, err := g.cfg.Store.AddTrust(ctx, g.now(), id, store.TrustTicket, addrs)
 	if err != nil {
 		return AddPeerResult{NodeID: id, Err: err}
+	}
+	if t.IsInvite() {
+		if err := g.addInvite(ctx, id, t); err != nil {
+			return AddPeerResult{NodeID: id, Err: err}
+		}
 	}
 	if added {
 		admit := record.Admit{Subject: t.PublicKey, Source: record.AdmitTicket, Addrs: addrs}
@@ -129,6 +137,9 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
 			Message: "peer added by ticket; admit published"})
 	}
 	g.h.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.PermanentAddrTTL)
+	if t.IsInvite() && g.connectedTo(info.ID) {
+		g.presentClaim(ctx, info.ID)
+	}
 	g.dialNow(info.ID)
 	return AddPeerResult{NodeID: id, Added: added}
 }

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/credwriter"
 )
 
 // demoNames are the demo's three nodes and their preferred web ports.
@@ -39,7 +39,7 @@ func Demo(ctx context.Context, out io.Writer, log *slog.Logger) (err error) {
 		}
 		fmt.Fprintf(out, "removed %s\n", dir)
 	}()
-	plain := !canRunSystemdCreds()
+	plain := !credwriter.Available()
 	fmt.Fprintf(out, "credmesh demo: three nodes on loopback, data in %s\n", dir)
 	if plain {
 		fmt.Fprintln(out, "NOTICE: not root or no systemd-creds here: credentials are written as PLAIN FILES in the demo")
@@ -119,12 +119,6 @@ func Demo(ctx context.Context, out io.Writer, log *slog.Logger) (err error) {
 	}
 	fmt.Fprintln(out, "stopping")
 	return nil
-}
-
-// canRunSystemdCreds reports whether real credentials can be written.
-func canRunSystemdCreds() bool {
-	_, err := exec.LookPath("systemd-creds")
-	return err == nil && os.Geteuid() == 0
 }
 
 // freeAddr is 127.0.0.1:port when that port is free, else a free one.

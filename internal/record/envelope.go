@@ -167,6 +167,7 @@ const (
 	ReasonBadName     Reason = "bad_name"
 	ReasonWrongTarget Reason = "wrong_target"
 	ReasonConflict    Reason = "conflict"
+	ReasonDuplicate   Reason = "duplicate"
 )
 
 // RejectError is an envelope or record refused for Reason.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/record"
@@ -74,6 +75,15 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 						return false, lerr
 					}
 					changed = true
+				}
+			}
+			if errors.Is(err, record.ErrDuplicate) && !strings.HasPrefix(from, "hello") {
+				// A duplicate from gossip (after pubsub's own dedup) or
+				// anti-entropy (which asks only for what it lacks) is a
+				// replay: counted and audited, and it changes nothing.
+				re := &record.RejectError{Reason: record.ReasonDuplicate, Detail: fmt.Sprintf("replay of %s %s", e.Kind, e.ID().Short())}
+				if aerr := s.auditReject(ctx, tx, now, e, re, from); aerr != nil {
+					return false, aerr
 				}
 			}
 			if err != nil && !errors.Is(err, record.ErrDuplicate) {

@@ -160,3 +160,15 @@ func secretName(body []byte) string {
 	}
 	return name
 }
+
+// CountRejection counts a refusal that is not audited (a duplicate
+// dropped by pubsub before it reached the validator).
+func (s *Store) CountRejection(reason record.Reason) {
+	s.rejects.mu.Lock()
+	defer s.rejects.mu.Unlock()
+	if s.rejects.total == nil {
+		s.rejects.total = map[record.Reason]uint64{}
+		s.rejects.windows = map[rejectKey]*rejectWindowState{}
+	}
+	s.rejects.total[reason]++
+}

@@ -29,28 +29,41 @@ type Trusted struct {
 // recomputes membership. added is false when it already was; the
 // addresses are refreshed either way.
 func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, source string, addrs []string) (added bool, err error) {
-	b, _ := json.Marshal(nonNil(addrs))
 	err = s.writeMembers(ctx, func(tx *txw) (bool, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, ?, ?, ?)
-			ON CONFLICT(node_id) DO NOTHING`, string(id), source, string(b), now.UnixMilli())
-		if err != nil {
-			return false, err
-		}
-		n, _ := res.RowsAffected()
-		added = n == 1
-		if !added {
-			_, err = tx.ExecContext(ctx, "UPDATE trust SET addrs = ? WHERE node_id = ?", string(b), string(id))
-			return false, err
-		}
-		// A new member: records it (or nodes it admitted) sent before
-		// were refused here, so pull every peer's log from the start.
-		_, err = tx.ExecContext(ctx, "DELETE FROM sync_cursors")
-		return true, err
+		var err error
+		added, err = addTrustRow(ctx, tx, now, id, source, addrs)
+		return added, err
 	})
 	if err != nil {
 		return false, fmt.Errorf("add trust: %w", err)
 	}
 	return added, nil
+}
+
+func addTrust(ctx context.Context, tx *txw, now time.Time, id record.NodeID, source string, addrs []string) error {
+	_, err := addTrustRow(ctx, tx, now, id, source, addrs)
+	return err
+}
+
+// addTrustRow adds (or refreshes the addresses of) a trusted node; for a
+// new one it also resets every anti-entropy cursor: records it (or nodes
+// it admitted) sent before were refused here, so every peer's log is
+// pulled from the start.
+func addTrustRow(ctx context.Context, tx *txw, now time.Time, id record.NodeID, source string, addrs []string) (bool, error) {
+	b, _ := json.Marshal(nonNil(addrs))
+	res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT(node_id) DO NOTHING`, string(id), source, string(b), now.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if len(addrs) > 0 {
+			_, err = tx.ExecContext(ctx, "UPDATE trust SET addrs = ? WHERE node_id = ?", string(b), string(id))
+		}
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, "DELETE FROM sync_cursors")
+	return true, err
 }
 
 // TrustList returns every directly trusted node.

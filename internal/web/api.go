@@ -24,6 +24,11 @@ type Backend interface {
 	ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error)
 	DeleteSecret(ctx context.Context, name string, targets []string) (api.SecretWrites, error)
 	Sync(ctx context.Context, node string) (api.SyncResult, error)
+	Invite(ctx context.Context, ttl string) (api.InviteResult, error)
+	Approve(ctx context.Context, node string) error
+	Ignore(ctx context.Context, node string) error
+	Revoke(ctx context.Context, node, reason string) error
+	PeerScore(node string) (float64, bool)
 }
 
 // API serves /api/v1 from a Backend and the store.
@@ -50,6 +55,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/reveal", a.revealSecret)
 	mux.HandleFunc("GET "+api.Prefix+"/secrets/{name}/ciphertext", a.ciphertext)
 	mux.HandleFunc("POST "+api.Prefix+"/sync", a.sync)
+	mux.HandleFunc("POST "+api.Prefix+"/invites", a.invite)
+	mux.HandleFunc("POST "+api.Prefix+"/peers/{node}/{action}", a.peerAction)
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/share", a.shareSecret)
 	return limitBody(jsonMuxErrors(mux))
 }
@@ -205,4 +212,45 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *API) invite(w http.ResponseWriter, r *http.Request) {
+	var req api.Invite
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	res, err := a.Backend.Invite(r.Context(), req.TTL)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *API) peerAction(w http.ResponseWriter, r *http.Request) {
+	var req api.RevokePeer
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			writeError(w, a.Log, err)
+			return
+		}
+	}
+	node := r.PathValue("node")
+	var err error
+	switch r.PathValue("action") {
+	case "approve":
+		err = a.Backend.Approve(r.Context(), node)
+	case "ignore":
+		err = a.Backend.Ignore(r.Context(), node)
+	case "revoke":
+		err = a.Backend.Revoke(r.Context(), node, req.Reason)
+	default:
+		err = &httpError{http.StatusNotFound, "no such peer action: " + r.PathValue("action")}
+	}
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"node": node, "done": r.PathValue("action")})
 }

@@ -37,6 +37,13 @@ func (b staticBackend) ShareSecret(context.Context, string, []string) (api.Secre
 func (b staticBackend) DeleteSecret(context.Context, string, []string) (api.SecretWrites, error) {
 	return api.SecretWrites{}, api.ErrInvalid
 }
+func (b staticBackend) Invite(context.Context, string) (api.InviteResult, error) {
+	return api.InviteResult{}, api.ErrInvalid
+}
+func (b staticBackend) Approve(context.Context, string) error        { return api.ErrInvalid }
+func (b staticBackend) Ignore(context.Context, string) error         { return api.ErrInvalid }
+func (b staticBackend) Revoke(context.Context, string, string) error { return api.ErrInvalid }
+func (b staticBackend) PeerScore(string) (float64, bool)             { return 0, false }
 func (b staticBackend) Sync(context.Context, string) (api.SyncResult, error) {
 	return api.SyncResult{}, api.ErrInvalid
 }

@@ -20,7 +20,11 @@ func (a *API) peers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := api.Peers{Peers: make([]api.Peer, 0, len(ps))}
+	all := r.URL.Query().Get("all") != ""
 	for _, p := range ps {
+		if p.Ignored && !p.Member && !all {
+			continue // ignored pending nodes stop being listed
+		}
 		out.Peers = append(out.Peers, PeerView(p))
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -64,6 +68,9 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 	}
 	if d.NodeID == "" {
 		d.Peer = api.Peer{NodeID: string(id), State: api.StateMember, Addrs: []string{}}
+	}
+	if sc, ok := a.Backend.PeerScore(string(id)); ok {
+		d.Score = &sc
 	}
 	rec, ok, err := a.Store.Latest(ctx, record.KindSysinfo, string(id))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
@@ -45,6 +46,10 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 	if err != nil {
 		return api.Secrets{}, err
 	}
+	rot, err := a.rotation(ctx)
+	if err != nil {
+		return api.Secrets{}, err
+	}
 	out := api.Secrets{Secrets: []api.Secret{}}
 	for _, v := range cur {
 		if len(out.Secrets) == 0 || out.Secrets[len(out.Secrets)-1].Name != v.Name {
@@ -53,6 +58,7 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 		last := &out.Secrets[len(out.Secrets)-1]
 		t := targetView(v, hosts)
 		t.Rollout = rollout(v, receipts[record.NodeID(string(v.Target)+"/"+v.Name)])
+		t.NeedsRotation = rot.check(v, hosts)
 		last.Targets = append(last.Targets, t)
 	}
 	return out, nil
@@ -107,11 +113,18 @@ func (a *API) History(ctx context.Context, name, node string) (api.SecretHistory
 	if err != nil {
 		return api.SecretHistory{}, err
 	}
+	rot, err := a.rotation(ctx)
+	if err != nil {
+		return api.SecretHistory{}, err
+	}
 	out := api.SecretHistory{Name: name}
 	for _, v := range vs {
 		t := targetView(v, hosts)
 		if v.Current {
 			t.Rollout = rollout(v, receipts[v.Target])
+			if !v.Tombstone {
+				t.NeedsRotation = rot.check(v, hosts)
+			}
 		}
 		out.Versions = append(out.Versions, api.SecretVersion{SecretTarget: t, Current: v.Current, Counts: v.Counts})
 	}
@@ -217,4 +230,46 @@ func (a *API) ciphertext(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(body.Ciphertext)
+}
+
+// rotation knows the revocations and who could read each share group.
+type rotation struct {
+	revoked map[record.NodeID]time.Time
+	groups  map[string]map[record.NodeID]time.Time
+}
+
+func (a *API) rotation(ctx context.Context) (rotation, error) {
+	rev, err := a.Store.Revocations(ctx)
+	if err != nil || len(rev) == 0 {
+		return rotation{revoked: rev}, err
+	}
+	g, err := a.Store.GroupTargets(ctx)
+	return rotation{revoked: rev, groups: g}, err
+}
+
+// check says why version v needs rotating, or "": its author, its target
+// or a node holding a copy of it (its share group) was revoked, and v was
+// written before that revocation.
+func (r rotation) check(v store.SecretVersion, hosts map[record.NodeID]string) string {
+	if len(r.revoked) == 0 {
+		return ""
+	}
+	name := func(id record.NodeID) string {
+		if h := hosts[id]; h != "" {
+			return h
+		}
+		return id.Short()
+	}
+	if at, ok := r.revoked[v.Author]; ok && v.Created.Before(at) {
+		return "written by " + name(v.Author) + ", since revoked"
+	}
+	if at, ok := r.revoked[v.Target]; ok && v.Created.Before(at) {
+		return "its target " + name(v.Target) + " was revoked"
+	}
+	for holder := range r.groups[string(v.Group)] {
+		if at, ok := r.revoked[holder]; ok && v.Created.Before(at) {
+			return name(holder) + ", which held a copy, was revoked"
+		}
+	}
+	return ""
 }

@@ -70,6 +70,7 @@ func (u *UI) funcs() template.FuncMap {
 			return ago(now(), *t)
 		},
 		"bytes":    bytesIEC,
+		"deref":    func(f *float64) float64 { return *f },
 		"duration": func(s int64) string { return (time.Duration(s) * time.Second).String() },
 	}
 }
@@ -91,6 +92,12 @@ func (u *UI) Handler(apiHandler, metrics http.Handler) (http.Handler, error) {
 	mux.HandleFunc("POST /peers", u.addPeer)
 	mux.HandleFunc("GET /peers/{node}", u.peer)
 	mux.HandleFunc("POST /peers/{node}/sync", u.syncPeer)
+	mux.HandleFunc("POST /peers/{node}/approve", u.peerAction("approve"))
+	mux.HandleFunc("POST /peers/{node}/ignore", u.peerAction("ignore"))
+	mux.HandleFunc("GET /peers/{node}/revoke", u.confirmRevoke)
+	mux.HandleFunc("POST /peers/{node}/revoke", u.peerAction("revoke"))
+	mux.HandleFunc("GET /peers/invite", u.invitePage)
+	mux.HandleFunc("POST /peers/invite", u.makeInvite)
 	mux.HandleFunc("GET /secrets", u.secrets)
 	mux.HandleFunc("GET /secrets/new", u.newSecret)
 	mux.HandleFunc("POST /secrets", u.createSecret)
@@ -459,4 +466,47 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// peerAction approves, ignores or revokes a node (POST only).
+func (u *UI) peerAction(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		node := r.PathValue("node")
+		var err error
+		switch action {
+		case "approve":
+			err = u.API.Backend.Approve(r.Context(), node)
+		case "ignore":
+			err = u.API.Backend.Ignore(r.Context(), node)
+		case "revoke":
+			err = u.API.Backend.Revoke(r.Context(), node, r.FormValue("reason"))
+		}
+		to := "/peers"
+		if action == "revoke" {
+			to = "/peers/" + url.PathEscape(node)
+		}
+		back(w, r, to, action+"d "+node, err)
+	}
+}
+
+func (u *UI) confirmRevoke(w http.ResponseWriter, r *http.Request) {
+	d, err := u.API.PeerDetail(r.Context(), r.PathValue("node"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "revoke", "Revoke "+d.NodeID, "peers", d.Peer)
+}
+
+func (u *UI) invitePage(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusOK, "invite", "Invite a node", "peers", api.InviteResult{})
+}
+
+func (u *UI) makeInvite(w http.ResponseWriter, r *http.Request) {
+	res, err := u.API.Backend.Invite(r.Context(), r.FormValue("expires"))
+	if err != nil {
+		back(w, r, "/peers/invite", "", err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "invite", "Invite a node", "peers", res)
 }

@@ -84,6 +84,23 @@ func (b *recordingBackend) DeleteSecret(_ context.Context, name string, _ []stri
 	b.note("delete " + name)
 	return api.SecretWrites{}, nil
 }
+func (b *recordingBackend) Invite(context.Context, string) (api.InviteResult, error) {
+	b.note("invite")
+	return api.InviteResult{Ticket: "credmesh1invite"}, nil
+}
+func (b *recordingBackend) Approve(_ context.Context, node string) error {
+	b.note("approve " + node)
+	return nil
+}
+func (b *recordingBackend) Ignore(_ context.Context, node string) error {
+	b.note("ignore " + node)
+	return nil
+}
+func (b *recordingBackend) Revoke(_ context.Context, node, _ string) error {
+	b.note("revoke " + node)
+	return nil
+}
+func (b *recordingBackend) PeerScore(string) (float64, bool) { return 0, false }
 func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult, error) {
 	b.note("sync " + node)
 	return api.SyncResult{Target: node}, nil

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newInviteCmd(e *env) *cobra.Command {
+	var ttl string
+	var out output
+	cmd := &cobra.Command{
+		Use:   "invite",
+		Short: "Print a one-time invite ticket",
+		Long: `invite prints a ticket carrying a one-time token (valid 24h by default). A new
+node joins with one command, "credmesh run INVITE" (or "peers add INVITE" on
+a running node): it presents the token, this node checks it (once only,
+before it expires) and publishes an admit record for it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			res, err := e.client().Invite(cmd.Context(), ttl)
+			if err != nil {
+				return err
+			}
+			if out.json() {
+				return writeJSON(e.stdout, res)
+			}
+			_, err = fmt.Fprintln(e.stdout, res.Ticket)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&ttl, "expires", "24h", "how long the invite stays valid")
+	out.register(cmd)
+	return cmd
+}

@@ -1,0 +1,38 @@
+package gossip
+
+import (
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
+)
+
+// tracer counts what pubsub drops before the validator sees it:
+// duplicates (a replay within pubsub's seen window) are counted as such.
+type tracer struct{ st *store.Store }
+
+var _ pubsub.RawTracer = tracer{}
+
+func (t tracer) DuplicateMessage(*pubsub.Message) { t.st.CountRejection(record.ReasonDuplicate) }
+
+func (tracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (tracer) OnClosedOutboundStream(peer.ID)                       {}
+func (tracer) AddPeer(peer.ID, protocol.ID)                         {}
+func (tracer) RemovePeer(peer.ID)                                   {}
+func (tracer) Join(string)                                          {}
+func (tracer) Leave(string)                                         {}
+func (tracer) Graft(peer.ID, string)                                {}
+func (tracer) Prune(peer.ID, string)                                {}
+func (tracer) ValidateMessage(*pubsub.Message)                      {}
+func (tracer) DeliverMessage(*pubsub.Message)                       {}
+func (tracer) RejectMessage(*pubsub.Message, string)                {}
+func (tracer) ThrottlePeer(peer.ID)                                 {}
+func (tracer) RecvRPC(*pubsub.RPC)                                  {}
+func (tracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (tracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (tracer) UndeliverableMessage(*pubsub.Message)                 {}
