@@ -262,11 +262,18 @@ func (a *AntiEntropy) apply(ctx context.Context, envs []*record.Envelope, src st
 	return len(accepted), nil
 }
 
-// rejectUnopened audits a record that did not open (or was not asked for).
-func (a *AntiEntropy) rejectUnopened(ctx context.Context, err error, src string) {
+// rejectUnasked audits a record that did not open or was not asked for.
+func (a *AntiEntropy) rejectUnasked(ctx context.Context, env *record.Envelope, err error, src string) {
 	r := store.Rejection{Reason: record.ReasonNotAllowed, Detail: "record that was not asked for", From: src}
-	if err != nil {
+	switch {
+	case err != nil:
 		r.Reason, r.Detail = record.ReasonOf(err), err.Error()
+	case env != nil:
+		r.Kind, r.Author, r.ID = env.Kind, env.AuthorID(), env.ID().Short()
+		// One we already hold is a replay; we never ask for those.
+		if miss, merr := a.cfg.Store.Missing(ctx, []record.ID{env.ID()}); merr == nil && len(miss) == 0 {
+			r.Reason, r.Detail = record.ReasonDuplicate, fmt.Sprintf("replay of %s %s, not asked for", env.Kind, env.ID().Short())
+		}
 	}
 	if aerr := a.cfg.Store.AuditRejection(ctx, a.cfg.Now(), r); aerr != nil {
 		a.log.Warn("audit rejection failed", "err", aerr)

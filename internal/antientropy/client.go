@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -27,6 +28,10 @@ type PullStats struct {
 
 // applyBatch is how many received records are applied per transaction.
 const applyBatch = 256
+
+// maxUnasked is how many records beyond those asked for a pull tolerates
+// (each refused and audited) before it hangs up.
+const maxUnasked = 16
 
 // pull reconciles with one member: list its log after our cursor, fetch
 // what is missing, apply it, advance the cursor.
@@ -141,14 +146,17 @@ func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Write
 		switch f.typ {
 		case frameRecord:
 			fetched++
-			if fetched > len(ids) {
-				return fetched, accepted, fmt.Errorf("%w: more records than asked for", errProtocol)
+			if fetched > len(ids)+maxUnasked {
+				// A peer that keeps sending: keep what came, then hang up.
+				ferr := flush()
+				return fetched, accepted, errors.Join(fmt.Errorf("%w: far more records than asked for", errProtocol), ferr)
 			}
 			env, err := record.Open(f.payload)
 			if err != nil || !want[env.ID()] {
-				a.rejectUnopened(ctx, err, src)
+				a.rejectUnasked(ctx, env, err, src)
 				continue
 			}
+			delete(want, env.ID()) // a second copy is not asked for either
 			batch = append(batch, env)
 			if len(batch) >= applyBatch {
 				if err := flush(); err != nil {

@@ -201,6 +201,12 @@ func (f *fixture) start() {
 // set stores a version of name for this node (authored by itself).
 func (f *fixture) set(name string, value []byte, restart ...string) {
 	f.t.Helper()
+	f.setSealed(name, f.id.Recipient(), value, restart...)
+}
+
+// setSealed is set with the value encrypted to recipient.
+func (f *fixture) setSealed(name, recipient string, value []byte, restart ...string) {
+	f.t.Helper()
 	res, err := f.st.SecretState(context.Background(), record.Key{Name: name, Target: f.self})
 	if err != nil {
 		f.t.Fatal(err)
@@ -209,7 +215,7 @@ func (f *fixture) set(name string, value []byte, restart ...string) {
 		Restart: restart, Group: make([]byte, record.GroupSize)}
 	if value == nil {
 		s.Tombstone = true
-	} else if s.Ciphertext, err = record.Encrypt(f.id.Recipient(), value); err != nil {
+	} else if s.Ciphertext, err = record.Encrypt(recipient, value); err != nil {
 		f.t.Fatal(err)
 	}
 	_, err = f.st.AddOwn(context.Background(), time.Now(), func(seq uint64) (*record.Envelope, error) {
@@ -364,6 +370,33 @@ func TestFailureIsVisibleAndRetried(t *testing.T) {
 	f.waitFor("written after the cause went away", func() bool { return f.receiptFor("db", 1, record.ReceiptWritten) })
 	if s := f.cw.Status(); !s.OK {
 		t.Fatalf("status %+v after recovery, want ok", s)
+	}
+}
+
+// A version this node cannot decrypt (garbage from a member, or sealed to
+// another key) fails once, visibly, and waits for a new version.
+func TestUndecryptableWaitsForANewVersion(t *testing.T) {
+	f := newFixture(t, nil)
+	f.start()
+	other, _, err := identity.LoadOrCreate(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setSealed("db", other.Recipient(), []byte("not for this node"))
+	f.waitFor("a failed receipt", func() bool { return f.receiptFor("db", 1, record.ReceiptFailed) })
+	if s := f.cw.Status(); s.OK || s.Failing != 1 || !strings.Contains(s.Reason, "undecryptable") {
+		t.Fatalf("status %+v, want degraded by the undecryptable version", s)
+	}
+	if n := strings.Count(f.logs.String(), "cannot be decrypted with this node's key"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, f.logs.String())
+	}
+	if n := f.run.calls.Load(); n != 0 {
+		t.Fatalf("systemd-creds ran %d times for a version it cannot open", n)
+	}
+	f.set("db", []byte("fixed"))
+	f.waitFor("version 2 written", func() bool { return f.receiptFor("db", 2, record.ReceiptWritten) })
+	if s := f.cw.Status(); !s.OK {
+		t.Fatalf("status %+v after a good version, want ok", s)
 	}
 }
 

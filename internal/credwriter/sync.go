@@ -87,7 +87,7 @@ func (c *CredWriter) sync(ctx context.Context, name string, force bool) result {
 	r.units = body.Restart
 	plain, err := record.Decrypt(c.cfg.Identity.AgeIdentity(), body.Ciphertext)
 	if err != nil {
-		r.err = fmt.Errorf("decrypt version %d: %w", cur.Version, err)
+		r.err = fmt.Errorf("decrypt version %d: %w: %w", cur.Version, errUndecryptable, err)
 		return r
 	}
 	err = writeCredential(ctx, c.cfg.Runner, c.cfg.Dir, name, plain)
@@ -140,8 +140,13 @@ func (c *CredWriter) done(ctx context.Context, name string, r result) {
 	}
 }
 
+// errUndecryptable marks a version whose ciphertext this node's age key
+// cannot open (garbage from a member, or sealed to another key).
+var errUndecryptable = errors.New("undecryptable")
+
 // failed records a failure: logged once per cause, audited, a failed
-// receipt for the version, a retry with backoff.
+// receipt for the version, a retry with backoff (none for a version that
+// cannot be decrypted).
 func (c *CredWriter) failed(ctx context.Context, name string, r result) {
 	if c.cfg.OnFailed != nil {
 		c.cfg.OnFailed(name)
@@ -154,9 +159,19 @@ func (c *CredWriter) failed(ctx context.Context, name string, r result) {
 	case errors.Is(r.err, fs.ErrPermission):
 		cause = fs.ErrPermission.Error()
 	}
+	// A version this node's key cannot open stays unopenable: it waits
+	// for a new version instead of retrying.
+	permanent := errors.Is(r.err, errUndecryptable)
+	if permanent {
+		cause = errUndecryptable.Error()
+	}
 	if !c.logged[cause] {
 		c.logged[cause] = true
-		c.log.Error("writing credentials fails; retrying with backoff", "secret", name, "err", msg)
+		if permanent {
+			c.log.Error("a secret version cannot be decrypted with this node's key; waiting for a new version", "secret", name, "err", msg)
+		} else {
+			c.log.Error("writing credentials fails; retrying with backoff", "secret", name, "err", msg)
+		}
 	}
 	f := c.failing[name]
 	if f == nil {
@@ -172,6 +187,9 @@ func (c *CredWriter) failed(ctx context.Context, name string, r result) {
 			c.receipt(ctx, name, r, record.ReceiptFailed, msg)
 			c.flushReceipts(ctx)
 		}
+	}
+	if permanent {
+		return
 	}
 	f.backoff = min(max(f.backoff*2, minRetry), maxRetry)
 	delay := f.backoff + time.Duration(rand.Int64N(int64(f.backoff/5)+1))

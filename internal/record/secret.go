@@ -76,7 +76,9 @@ func (s Secret) Encode() []byte {
 func DecodeSecret(b []byte) (Secret, error) {
 	r := reader{b: b}
 	var s Secret
-	s.Name = r.str("name", maxNameLen+1)
+	// The name is read as bytes and judged by ValidName alone, so that any
+	// unsafe name (NUL, "/", "..", non-ASCII) is refused as a bad name.
+	s.Name = string(r.bytes("name", maxNameLen+1))
 	s.Target = ed25519.PublicKey(r.fixed("target", ed25519.PublicKeySize))
 	s.Version = r.uvarint("version")
 	s.CreatedAt = r.millis("created")
