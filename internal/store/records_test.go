@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -115,10 +116,21 @@ func TestApplyRules(t *testing.T) {
 	if !ok || p.Hostname != "a-new" || !p.Member || p.Trust != TrustTicket {
 		t.Fatalf("peer a = %+v", p)
 	}
-	// Every rejection was audited with its reason.
+	// Every rejection was audited with its reason, and so was the replay.
 	es, _ := s.Events(ctx, EventFilter{Type: EventRecordRejected})
-	if len(es) != 4 {
-		t.Fatalf("%d rejections audited, want 4", len(es))
+	if len(es) != 5 {
+		t.Fatalf("%d rejections audited, want 5 (4 refused and the replay)", len(es))
+	}
+	reasons := map[string]int{}
+	for _, e := range es {
+		var d struct{ Reason string }
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		reasons[d.Reason]++
+	}
+	if reasons["duplicate"] != 1 || reasons["not_member"] != 3 || reasons["stale"] != 1 {
+		t.Fatalf("audited reasons %v", reasons)
 	}
 	if c := s.RejectCounts(); c[record.ReasonNotMember] != 3 || c[record.ReasonStale] != 1 {
 		t.Fatalf("reject counts %v", c)
