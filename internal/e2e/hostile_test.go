@@ -7,10 +7,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,23 +43,36 @@ type hostile struct {
 	// smuggle is what its anti-entropy server lists and serves.
 	smuggle [][]byte
 	served  chan struct{}
-	// heard is every message it received on the topic, for replaying.
-	heard [][]byte
 }
 
-// heardSecret returns the raw envelope it heard for name at version.
-func (x *hostile) heardSecret(name string, version uint64) []byte {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for _, raw := range x.heard {
+// storedSecret reads the raw envelope of name at version from a node's
+// database, as an eavesdropper who saw it on the wire would hold it.
+func storedSecret(t *testing.T, dataDir, name string, version uint64) []byte {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dataDir, "credmesh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT raw FROM records WHERE kind = ?`, int(record.KindSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
 		env, err := record.Open(raw)
-		if err != nil || env.Kind != record.KindSecret {
-			continue
+		if err != nil {
+			t.Fatal(err)
 		}
 		if s, err := record.DecodeSecret(env.Body); err == nil && s.Name == name && s.Version == version {
 			return raw
 		}
 	}
+	t.Fatalf("no %s version %d in %s", name, version, dataDir)
 	return nil
 }
 
@@ -92,22 +108,10 @@ func newHostile(t *testing.T) *hostile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := topic.Subscribe()
-	if err != nil {
+	if _, err := topic.Subscribe(); err != nil {
 		t.Fatal(err)
 	}
 	x := &hostile{t: t, id: id, h: h, topic: topic, served: make(chan struct{}, 10)}
-	go func() {
-		for {
-			m, err := sub.Next(ctx)
-			if err != nil {
-				return // the test is over
-			}
-			x.mu.Lock()
-			x.heard = append(x.heard, m.Data)
-			x.mu.Unlock()
-		}
-	}()
 	h.SetStreamHandler("/credmesh/sync/1", x.serveSync)
 	return x
 }
@@ -295,6 +299,13 @@ func TestHostilePeerMatrix(t *testing.T) {
 		mustCLI(t, a.dataDir, "peers", "add", x.ticket())
 		x.connect(t, a)
 		x.hello(t, a)
+		// Publishing reaches alpha only once the peer knows alpha is on
+		// the topic.
+		tk, _ := identity.ParseTicket(a.ticket())
+		info, _ := tk.AddrInfo()
+		eventually(t, 30*time.Second, "the hostile member sees alpha on the topic", func() bool {
+			return slices.Contains(x.topic.ListPeers(), info.ID)
+		}, nil)
 		xid := string(x.id.NodeID.String())
 		eventually(t, 30*time.Second, "alpha meshes with a hostile member", func() bool {
 			var d api.PeerDetail
@@ -304,17 +315,12 @@ func TestHostilePeerMatrix(t *testing.T) {
 		return x
 	}
 	x := hostileMember()
-	// Bravo writes b-secret twice; the hostile member hears both versions
-	// and keeps them for replaying.
+	// Bravo writes b-secret twice; the attacker replays both versions.
 	set(t, b, "b-secret", []byte("bravo's"), "--target", "alpha")
 	waitValue(t, a, "b-secret", []byte("bravo's"))
 	set(t, b, "b-secret", []byte("bravo's v2"), "--target", "alpha")
 	waitValue(t, a, "b-secret", []byte("bravo's v2"))
-	var oldV, curV []byte
-	eventually(t, 30*time.Second, "the hostile member heard both versions", func() bool {
-		oldV, curV = x.heardSecret("b-secret", 1), x.heardSecret("b-secret", 2)
-		return oldV != nil && curV != nil
-	}, nil)
+	oldV, curV := storedSecret(t, b.dataDir, "b-secret", 1), storedSecret(t, b.dataDir, "b-secret", 2)
 	// A node alpha admitted and then revoked, whose key the attacker holds.
 	revoked := newKeyed()
 	revokedTicket := identity.Ticket{PublicKey: revoked.pub(), Addrs: []ma.Multiaddr{}}
@@ -369,7 +375,15 @@ func TestHostilePeerMatrix(t *testing.T) {
 		}
 		before := rejections(t, a)
 		xi.publish(t, c.raw)
+		sent := time.Now()
 		eventually(t, 30*time.Second, c.name+" audited as "+c.reason, func() bool {
+			if time.Since(sent) > 3*time.Second {
+				// Rarely, on a loaded machine, a first publish right after
+				// the handshake goes nowhere; a repeat that did arrive
+				// before is only a duplicate to alpha.
+				xi.publish(t, c.raw)
+				sent = time.Now()
+			}
 			return rejections(t, a)["gossip:"+c.reason] > before["gossip:"+c.reason]
 		}, func() string { return fmt.Sprint(rejections(t, a)) })
 	}

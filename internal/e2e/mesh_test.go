@@ -165,6 +165,36 @@ func TestMeshStrangerStaysPending(t *testing.T) {
 	if p, ok := find(s.peers(), idB); ok && p.Hostname != "" {
 		t.Fatalf("the stranger learnt bravo's details: %+v", p)
 	}
+
+	// Approving it on alpha admits it everywhere; it then hears bravo.
+	mustCLI(t, a.dataDir, "peers", "approve", "stranger")
+	for _, n := range []*meshNode{a, b} {
+		eventually(t, 30*time.Second, n.name+" has the approved node as an online member", func() bool {
+			p, ok := find(n.peers(), idS)
+			return ok && p.State == "member" && p.Online
+		}, func() string { return describe(n.peers()) })
+	}
+	eventually(t, 30*time.Second, "the approved node knows bravo", func() bool {
+		p, ok := find(s.peers(), idB)
+		return ok && p.State == "member" && p.Hostname == "bravo"
+	}, func() string { return describe(s.peers()) })
+
+	// Ignoring another pending node stops it being listed, and it stays
+	// out.
+	x := startMesh(t, "xray", root+"/x", a.ticket())
+	idX := x.status().NodeID
+	eventually(t, 30*time.Second, "alpha lists xray as pending", func() bool {
+		p, ok := find(a.peers(), idX)
+		return ok && p.State == "pending"
+	}, func() string { return describe(a.peers()) })
+	mustCLI(t, a.dataDir, "peers", "ignore", idX)
+	waitHeartbeats(a)
+	if _, ok := find(a.peers(), idX); ok {
+		t.Fatalf("alpha still lists the ignored node:\n%s", describe(a.peers()))
+	}
+	if auditCount(t, a, "peer.approved", "") != 1 || auditCount(t, a, "peer.ignored", "") != 1 {
+		t.Fatal("approve and ignore are not audited")
+	}
 }
 
 // waitHeartbeats lets a few heartbeat intervals (1s in these tests) pass,
