@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/credmesh/credmesh/internal/crashpoint"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -136,6 +137,7 @@ func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Write
 		n, err := a.apply(ctx, batch, src)
 		accepted += n
 		batch = batch[:0]
+		crashpoint.Here(crashpoint.AntiEntropyMidPull)
 		return err
 	}
 	for {

@@ -124,12 +124,12 @@ type flaky struct {
 	calls atomic.Int64
 }
 
-func (f *flaky) Encrypt(ctx context.Context, name string, plain []byte, out string) error {
+func (f *flaky) Encrypt(ctx context.Context, name string, plain []byte) ([]byte, error) {
 	f.calls.Add(1)
 	if f.fail.Load() {
-		return fmt.Errorf("systemd-creds encrypt: exit status 1: %w", os.ErrPermission)
+		return nil, fmt.Errorf("systemd-creds encrypt: exit status 1: %w", os.ErrPermission)
 	}
-	return f.Runner.Encrypt(ctx, name, plain, out)
+	return f.Runner.Encrypt(ctx, name, plain)
 }
 
 type fixture struct {
@@ -553,19 +553,11 @@ func BenchmarkBurst20(b *testing.B) {
 	}
 }
 
-// fileRunner writes the plaintext as is: a stand-in for systemd-creds
-// that measures everything around it (the benchmark's baseline only).
-type fileRunner struct{}
-
-func (fileRunner) Encrypt(_ context.Context, _ string, plain []byte, out string) error {
-	return os.WriteFile(out, plain, 0o600)
-}
-
 // BenchmarkBurst20Overhead is BenchmarkBurst20 without systemd-creds: what
 // credmesh itself spends per credential (decrypt, files, fsyncs, store,
 // receipt).
 func BenchmarkBurst20Overhead(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.Runner = fileRunner{} })
+	f := newFixture(b, func(c *Config) { c.Runner = PlainFiles{} }) // measures everything around systemd-creds
 	f.start()
 	for i := range 20 {
 		f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/credmesh/credmesh/internal/crashpoint"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -30,9 +31,10 @@ func credPath(dir, name string) (string, error) {
 	return p, nil
 }
 
-// writeCredential encrypts plaintext with systemd-creds into a temporary
-// file beside the target, makes it 0600, fsyncs it, renames it into place
-// and fsyncs the directory. No temporary file survives an error.
+// writeCredential encrypts plaintext with systemd-creds, writes it to a
+// temporary 0600 file beside the target, fsyncs it, renames it into place
+// and fsyncs the directory. No temporary file survives an error, and one
+// a crash leaves is removed at the next start.
 func writeCredential(ctx context.Context, r Runner, dir, name string, plaintext []byte) (err error) {
 	dst, err := credPath(dir, name)
 	if err != nil {
@@ -46,14 +48,15 @@ func writeCredential(ctx context.Context, r Runner, dir, name string, plaintext 
 			_ = os.Remove(tmp)
 		}
 	}()
-	if err := r.Encrypt(ctx, name, plaintext, tmp); err != nil {
+	cred, err := r.Encrypt(ctx, name, plaintext)
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("open written credential: %w", err)
+		return fmt.Errorf("create temporary credential: %w", err)
 	}
-	if err := f.Chmod(0o600); err != nil {
+	if _, err := f.Write(cred); err != nil {
 		f.Close()
 		return err
 	}
@@ -64,7 +67,7 @@ func writeCredential(ctx context.Context, r Runner, dir, name string, plaintext 
 	if err := f.Close(); err != nil {
 		return err
 	}
-	crashPoint("credential-renaming")
+	crashpoint.Here(crashpoint.CredentialRenaming)
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("rename credential into place: %w", err)
 	}
@@ -108,15 +111,4 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// crashPoint kills the process at a named point when CREDMESH_CRASH_AT
-// names it; the crash harness uses it to stop a node between a
-// credential's temporary write and its rename. It is a no-op otherwise.
-func crashPoint(name string) {
-	if os.Getenv("CREDMESH_CRASH_AT") == name {
-		p, _ := os.FindProcess(os.Getpid())
-		_ = p.Kill()
-		select {} // Kill is asynchronous; never go on
-	}
 }

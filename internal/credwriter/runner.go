@@ -10,14 +10,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Runner runs systemd-creds.
 type Runner interface {
-	// Encrypt writes plaintext, read from stdin, as the encrypted
-	// credential name to the file out.
-	Encrypt(ctx context.Context, name string, plaintext []byte, out string) error
+	// Encrypt returns plaintext encrypted as the credential name. The
+	// caller writes the file, so nothing but this process ever creates
+	// one (a crash leaves no child writing behind it).
+	Encrypt(ctx context.Context, name string, plaintext []byte) ([]byte, error)
 }
+
+// maxCredential caps what systemd-creds may print: an encrypted
+// credential of the largest secret is well under it.
+const maxCredential = 4 << 20
 
 // ErrNoSystemdCreds is returned when systemd-creds is not installed.
 var ErrNoSystemdCreds = errors.New("systemd-creds not found in PATH (install systemd)")
@@ -30,25 +36,49 @@ type SystemdCreds struct {
 
 var _ Runner = SystemdCreds{}
 
-// Encrypt runs `systemd-creds encrypt --name=NAME - OUT`, the plaintext on
-// stdin, never on the command line.
-func (s SystemdCreds) Encrypt(ctx context.Context, name string, plaintext []byte, out string) error {
+// Encrypt runs `systemd-creds encrypt --name=NAME - -`: the plaintext on
+// stdin, never on the command line, the credential on stdout. The child
+// gets SIGKILL if this process dies first.
+func (s SystemdCreds) Encrypt(ctx context.Context, name string, plaintext []byte) ([]byte, error) {
 	path, err := exec.LookPath("systemd-creds")
 	if err != nil {
-		return ErrNoSystemdCreds
+		return nil, ErrNoSystemdCreds
 	}
 	args := []string{"encrypt", "--name=" + name}
 	if s.User {
 		args = append(args, "--user")
 	}
-	cmd := exec.CommandContext(ctx, path, append(args, "-", out)...)
+	cmd := exec.CommandContext(ctx, path, append(args, "-", "-")...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = bytes.NewReader(plaintext)
+	out := &capped{max: maxCredential}
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stdout, cmd.Stderr = out, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("systemd-creds encrypt: %v: %s", err, lastLine(stderr.String()))
+		return nil, fmt.Errorf("systemd-creds encrypt: %v: %s", err, lastLine(stderr.String()))
 	}
-	return nil
+	if out.over {
+		return nil, fmt.Errorf("systemd-creds encrypt printed more than %d bytes", maxCredential)
+	}
+	if out.buf.Len() == 0 {
+		return nil, errors.New("systemd-creds encrypt printed nothing")
+	}
+	return out.buf.Bytes(), nil
+}
+
+// capped keeps up to max bytes and notes whether more came.
+type capped struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.buf.Len()+len(p) > c.max {
+		c.over = true
+		return len(p), nil
+	}
+	return c.buf.Write(p)
 }
 
 // lastLine keeps the useful end of a tool's error output.
@@ -91,9 +121,9 @@ type PlainFiles struct{}
 
 var _ Runner = PlainFiles{}
 
-// Encrypt writes plaintext to out unencrypted.
-func (PlainFiles) Encrypt(_ context.Context, _ string, plaintext []byte, out string) error {
-	return os.WriteFile(out, plaintext, 0o600)
+// Encrypt returns plaintext unencrypted.
+func (PlainFiles) Encrypt(_ context.Context, _ string, plaintext []byte) ([]byte, error) {
+	return bytes.Clone(plaintext), nil
 }
 
 // Available reports whether real credentials can be written here:

@@ -105,8 +105,29 @@ type daemon struct {
 
 func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, daemonOpts{}, dataDir, args...)
+}
+
+// daemonOpts vary how a daemon runs: another binary (the crash harness
+// uses the plain one, which starts faster than the race build), more
+// environment, a command it runs under (the partition harness uses
+// "ip netns exec NS", which execs the daemon in place: same PID).
+type daemonOpts struct {
+	bin  string
+	env  []string
+	wrap []string
+}
+
+func startDaemonWith(t *testing.T, o daemonOpts, dataDir string, args ...string) *daemon {
+	t.Helper()
+	if o.bin == "" {
+		o.bin = daemonBin
+	}
 	d := &daemon{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(daemonBin, append([]string{"--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0"}, args...)...)
+	argv := append([]string{o.bin, "--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0"}, args...)
+	argv = append(append([]string{}, o.wrap...), argv...)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
+	d.cmd.Env = append(os.Environ(), o.env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -58,14 +58,22 @@ func portFor(t *testing.T, dir string) int {
 // mDNS, and the given tickets.
 func startMesh(t *testing.T, name, dir string, tickets ...string) *meshNode {
 	t.Helper()
+	n := startMeshWith(t, daemonOpts{}, name, dir, tickets...)
+	n.waitReady()
+	return n
+}
+
+// startMeshWith starts a mesh node as startMesh does, with opts, and does
+// not wait for it to be ready.
+func startMeshWith(t *testing.T, o daemonOpts, name, dir string, tickets ...string) *meshNode {
+	t.Helper()
 	tf := filepath.Join(filepath.Dir(dir), name+".ticket")
 	_ = os.Remove(tf)
 	port := portFor(t, dir)
 	args := []string{"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), "--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port),
 		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s", "--ticket-file", tf,
 		"--creds-dir", filepath.Join(dir, "creds")}
-	d := startDaemon(t, dir, append(args, tickets...)...)
-	d.waitReady()
+	d := startDaemonWith(t, o, dir, append(args, tickets...)...)
 	return &meshNode{daemon: d, name: name, ticketFile: tf}
 }
 

@@ -81,13 +81,18 @@ func (s Sysinfo) Encode() []byte {
 }
 
 // DecodeSysinfo decodes and validates a sysinfo body.
+// maxUptimeSeconds (about 136 years) keeps Uptime far from overflowing
+// time.Duration, which tops out near 292 years.
+const maxUptimeSeconds = 1 << 32
+
 func DecodeSysinfo(b []byte) (Sysinfo, error) {
 	r := reader{b: b}
 	var s Sysinfo
 	s.CollectedAt = r.millis("collected")
 	uptime := r.uvarint("uptime")
-	if uptime > 1<<40 {
+	if uptime > maxUptimeSeconds {
 		r.fail(fmt.Errorf("uptime %d out of range", uptime))
+		uptime = 0
 	}
 	s.Uptime = time.Duration(uptime) * time.Second
 	s.Load1 = r.uvarint("load1")

@@ -12,6 +12,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/credmesh/credmesh/internal/crashpoint"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -205,7 +206,12 @@ func (s *Store) write(ctx context.Context, fn func(tx *txw) error) error {
 	if err := fn(&txw{Tx: tx, stmts: s.wstmts}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	crashpoint.Here(crashpoint.StoreBeforeCommit)
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	crashpoint.Here(crashpoint.StoreAfterCommit)
+	return nil
 }
 
 // read runs fn in one read transaction, so it sees one snapshot.
