@@ -1,9 +1,12 @@
 // Command credmesh-bench measures credmesh: it starts clusters of real
 // nodes on loopback and reports delivery latency and idle gossip traffic
-// as a table and as JSON.
+// as a table and as JSON. mesh, traffic, secrets and creds run the nodes
+// in its own process; cluster runs each node as a credmesh process, with
+// its own data and credential directory, and draws SVG plots.
 //
 //	credmesh-bench mesh -n 10,40 -samples 200
 //	credmesh-bench traffic -n 10,30,60 -window 60s
+//	credmesh-bench cluster -bin ./credmesh -json docs/bench/cluster.json -plots docs/bench
 package main
 
 import (
@@ -38,6 +41,8 @@ func main() {
 		err = runSecrets(ctx, os.Args[2:])
 	case "creds":
 		err = runCreds(ctx, os.Args[2:])
+	case "cluster":
+		err = runCluster(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -52,7 +57,11 @@ func usage() {
   credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
   credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]
   credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]
-  credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE]   (root: real systemd-creds)`)
+  credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE]   (root: real systemd-creds)
+  credmesh-bench cluster [-bin credmesh] [-n 3,10,30] [-samples 500] [-all-samples 100] [-burst 20]
+                         [-traffic 10,30,60] [-traffic-window 90s] [-idle-n 30] [-idle 10m] [-stored 10000]
+                         [-catchup-s 10000] [-catchup-d 0,1,100,1000] [-parts latency,traffic,idle,catchup]
+                         [-dir DIR] [-json FILE] [-plots DIR]   (real credmesh processes; root for systemd-creds)`)
 	os.Exit(2)
 }
 

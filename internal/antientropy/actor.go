@@ -154,9 +154,10 @@ func (a *AntiEntropy) Handle(ctx context.Context, m Msg) error {
 		}
 		if m.err != nil && ctx.Err() == nil {
 			a.log.Debug("pull failed", "node", m.peer, "err", m.err)
-		} else if m.stats.Accepted > 0 {
+		} else {
 			a.log.Debug("pulled records", "node", m.peer, "accepted", m.stats.Accepted,
-				"round_trips", m.stats.RoundTrips, "bytes_in", m.stats.BytesIn)
+				"round_trips", m.stats.RoundTrips, "bytes_in", m.stats.BytesIn, "bytes_out", m.stats.BytesOut,
+				"took_ms", m.stats.Duration.Milliseconds())
 		}
 		if a.cfg.OnPull != nil {
 			a.cfg.OnPull(m.stats, m.err)

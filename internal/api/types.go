@@ -23,6 +23,15 @@ type Status struct {
 	Web           string      `json:"web,omitempty"` // the web UI's URL, when it is on
 	Counts        Counts      `json:"counts"`
 	Credentials   Credentials `json:"credentials"`
+	Gossip        Gossip      `json:"gossip"`
+}
+
+// Gossip is this node's GossipSub traffic since start.
+type Gossip struct {
+	BytesIn          int64   `json:"bytes_in"`
+	BytesOut         int64   `json:"bytes_out"`
+	HeartbeatSeconds float64 `json:"heartbeat_seconds"` // the interval in use (it grows with the mesh)
+	Connected        int     `json:"connected"`         // libp2p connections to other nodes
 }
 
 // Counts summarises what the node holds.

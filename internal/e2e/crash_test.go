@@ -33,9 +33,12 @@ type crashPair struct {
 	ticket string
 	// leftovers counts temporary credential files crashes left.
 	leftovers int
-	// acked is the highest version of each name bravo acknowledged.
-	mu    sync.Mutex
-	acked map[string]uint64
+	// acked is the highest version of each name bravo acknowledged, and
+	// records every record ID it acknowledged (a lost write could hide
+	// behind a later one reusing its version number; its ID cannot).
+	mu      sync.Mutex
+	acked   map[string]uint64
+	records []string
 }
 
 func newCrashPair(t *testing.T) *crashPair {
@@ -88,6 +91,7 @@ func (p *crashPair) set(ctx context.Context, c *api.Client, name string, target 
 	defer p.mu.Unlock()
 	for _, w := range res.Writes {
 		p.acked[w.Name] = max(p.acked[w.Name], w.Version)
+		p.records = append(p.records, w.Record)
 	}
 	return nil
 }
@@ -123,6 +127,7 @@ func (p *crashPair) checkConverged() {
 	for k, v := range p.acked {
 		acked[k] = v
 	}
+	records := append([]string(nil), p.records...)
 	p.mu.Unlock()
 	var detail string
 	eventually(p.t, 60*time.Second, "alpha and bravo converge with every acknowledged write", func() bool {
@@ -136,6 +141,19 @@ func (p *crashPair) checkConverged() {
 		if currentSet(p.t, p.a) != currentSet(p.t, p.b) {
 			detail = "alpha:\n" + currentSet(p.t, p.a) + "bravo:\n" + currentSet(p.t, p.b)
 			return false
+		}
+		for _, n := range []*meshNode{p.a, p.b} {
+			ids, err := readRecordIDs(n.dataDir)
+			if err != nil {
+				detail = err.Error()
+				return false
+			}
+			for _, id := range records {
+				if !ids[id] {
+					detail = fmt.Sprintf("%s lacks the acknowledged record %s", n.name, id)
+					return false
+				}
+			}
 		}
 		return true
 	}, func() string { return detail })

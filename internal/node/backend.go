@@ -42,6 +42,10 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	for r, v := range n.store.RejectCounts() {
 		c.Rejects[string(r)] = int(v)
 	}
+	gs, err := n.GossipStats(ctx)
+	if err != nil {
+		return api.Status{}, err
+	}
 	now := n.cfg.Now()
 	cs := n.creds.Status()
 	creds := api.Credentials{State: "ok", Reason: cs.Reason, Dir: cs.Dir, Written: cs.Written, Failing: cs.Failing}
@@ -59,6 +63,8 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		UptimeSeconds: now.Sub(n.started).Seconds(),
 		DataDir:       n.cfg.DataDir,
 		Counts:        c,
+		Gossip: api.Gossip{BytesIn: gs.GossipIn, BytesOut: gs.GossipOut,
+			HeartbeatSeconds: gs.Heartbeat.Seconds(), Connected: gs.Connected},
 	}, nil
 }
 

@@ -66,13 +66,14 @@ var (
 	descRejects  = prometheus.NewDesc("credmesh_rejects_total", "Messages and records refused since start, by reason.", []string{"reason"}, nil)
 	descCreds    = prometheus.NewDesc("credmesh_credentials", "Credential files by state.", []string{"state"}, nil)
 	descUp       = prometheus.NewDesc("credmesh_uptime_seconds", "Seconds since the node started.", nil, nil)
+	descGossip   = prometheus.NewDesc("credmesh_gossip_bytes_total", "Bytes on GossipSub streams since start, by direction.", []string{"direction"}, nil)
 	descWriterOK = prometheus.NewDesc("credmesh_credential_writer_ok", "1 when the credential writer is healthy, 0 when degraded.", nil, nil)
 )
 
 type statusCollector struct{ src StatusSource }
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descCreds, descUp, descWriterOK} {
+	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descCreds, descUp, descWriterOK, descGossip} {
 		ch <- d
 	}
 }
@@ -97,6 +98,8 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCreds, prometheus.GaugeValue, float64(s.Credentials.Written), "written")
 	ch <- prometheus.MustNewConstMetric(descCreds, prometheus.GaugeValue, float64(s.Credentials.Failing), "failing")
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, s.UptimeSeconds)
+	ch <- prometheus.MustNewConstMetric(descGossip, prometheus.CounterValue, float64(s.Gossip.BytesIn), "in")
+	ch <- prometheus.MustNewConstMetric(descGossip, prometheus.CounterValue, float64(s.Gossip.BytesOut), "out")
 	ok := 0.0
 	if s.Credentials.State == "ok" {
 		ok = 1

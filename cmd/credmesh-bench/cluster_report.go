@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/credmesh/credmesh/internal/bench"
+)
+
+// printCluster prints the report as Markdown tables.
+func printCluster(r clusterReport) {
+	fmt.Printf("machine: %s\n", r.Machine)
+	if len(r.Latency) > 0 {
+		fmt.Println("\nset on node 0 -> credential file written (systemd-creds) on the target")
+		fmt.Println("| N | to node 1: samples | p50 | p90 | p99 | max | to all N: samples | p50 | p99 | max | burst | ms | ms/secret |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, l := range r.Latency {
+			fmt.Printf("| %d | %d | %.1f | %.1f | %.1f | %.1f | %d | %.1f | %.1f | %.1f | %d | %.0f | %.1f |\n", l.N,
+				l.ToOne.Samples, l.ToOne.P50, l.ToOne.P90, l.ToOne.P99, l.ToOne.Max,
+				l.ToAll.Samples, l.ToAll.P50, l.ToAll.P99, l.ToAll.Max, l.Burst, l.BurstMS, l.PerSecret)
+		}
+	}
+	if len(r.Traffic) > 0 {
+		fmt.Println("\nidle GossipSub traffic per node")
+		fmt.Println("| N | window s | heartbeat s | in B/s (mean) | in B/s (max node) | out B/s (mean) |")
+		fmt.Println("|---|---|---|---|---|---|")
+		for _, t := range r.Traffic {
+			fmt.Printf("| %d | %.0f | %.1f | %.0f | %.0f | %.0f |\n", t.N, t.WindowSeconds, t.HeartbeatSeconds, t.InPerNode, t.MaxInPerNode, t.OutPerNode)
+		}
+	}
+	if len(r.Idle) > 0 {
+		fmt.Println("\nidle cost per node process")
+		fmt.Println("| N | secrets stored | window s | CPU % of a core (mean) | CPU % (max node) | RSS MB (mean) | RSS MB (max) | gossip in B/s |")
+		fmt.Println("|---|---|---|---|---|---|---|---|")
+		for _, t := range r.Idle {
+			fmt.Printf("| %d | %d | %.0f | %.3f | %.3f | %.1f | %.1f | %.0f |\n", t.N, t.Secrets, t.WindowSeconds, t.CPUMean, t.CPUMax, t.RSSMeanMB, t.RSSMaxMB, t.InPerNode)
+		}
+	}
+	if len(r.CatchUp) > 0 {
+		fmt.Println("\ncatch-up of node B after missing D of S secrets (anti-entropy pulls from A, from B's log)")
+		fmt.Println("| S | D | pulls | round trips | bytes in | bytes out | total | pull ms | restart -> complete ms |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
+		for _, c := range r.CatchUp {
+			fmt.Printf("| %d | %d | %d | %d | %d | %d | %d | %.0f | %.0f |\n", c.S, c.D, c.Pulls, c.RoundTrips, c.BytesIn, c.BytesOut, c.BytesIn+c.BytesOut, c.PullMS, c.RestartMS)
+		}
+	}
+}
+
+// writePlots draws the latency distributions and the costs against N.
+func writePlots(dir string, r clusterReport) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]bench.Chart{}
+	if len(r.Latency) > 0 {
+		cdf := bench.Chart{Title: "Set on node 0 to credential file on node 1: distribution", XLabel: "latency (ms)", YLabel: "fraction of secrets"}
+		p50 := bench.Series{Name: "to node 1, p50"}
+		p99 := bench.Series{Name: "to node 1, p99"}
+		all50 := bench.Series{Name: "to all N, p50"}
+		all99 := bench.Series{Name: "to all N, p99"}
+		for _, l := range r.Latency {
+			cdf.Series = append(cdf.Series, bench.CDF(fmt.Sprintf("N = %d", l.N), l.Samples))
+			n := float64(l.N)
+			p50.X, p50.Y = append(p50.X, n), append(p50.Y, l.ToOne.P50)
+			p99.X, p99.Y = append(p99.X, n), append(p99.Y, l.ToOne.P99)
+			all50.X, all50.Y = append(all50.X, n), append(all50.Y, l.ToAll.P50)
+			all99.X, all99.Y = append(all99.X, n), append(all99.Y, l.ToAll.P99)
+		}
+		files["latency-cdf.svg"] = cdf
+		files["latency-vs-n.svg"] = bench.Chart{Title: "Set to credential file, against cluster size", XLabel: "nodes (N)", YLabel: "ms",
+			Markers: true, Series: []bench.Series{p50, p99, all50, all99}}
+	}
+	if len(r.Traffic) > 0 {
+		in := bench.Series{Name: "in, mean"}
+		inMax := bench.Series{Name: "in, busiest node"}
+		for _, t := range r.Traffic {
+			n := float64(t.N)
+			in.X, in.Y = append(in.X, n), append(in.Y, t.InPerNode)
+			inMax.X, inMax.Y = append(inMax.X, n), append(inMax.Y, t.MaxInPerNode)
+		}
+		files["traffic-vs-n.svg"] = bench.Chart{Title: "Idle gossip bytes per node per second, against cluster size", XLabel: "nodes (N)",
+			YLabel: "bytes per second", Markers: true, Series: []bench.Series{in, inMax}}
+	}
+	for name, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), c.SVG(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
