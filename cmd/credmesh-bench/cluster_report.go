@@ -31,10 +31,10 @@ func printCluster(r clusterReport) {
 	}
 	if len(r.Idle) > 0 {
 		fmt.Println("\nidle cost per node process")
-		fmt.Println("| N | secrets stored | window s | CPU % of a core (mean) | CPU % (max node) | RSS MB (mean) | RSS MB (max) | gossip in B/s |")
-		fmt.Println("|---|---|---|---|---|---|---|---|")
+		fmt.Println("| N | secrets stored | window s | CPU % of a core (mean) | CPU % (max node) | RSS MB (mean) | RSS MB (max) | of which anonymous MB (mean) | gossip in B/s |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		for _, t := range r.Idle {
-			fmt.Printf("| %d | %d | %.0f | %.3f | %.3f | %.1f | %.1f | %.0f |\n", t.N, t.Secrets, t.WindowSeconds, t.CPUMean, t.CPUMax, t.RSSMeanMB, t.RSSMaxMB, t.InPerNode)
+			fmt.Printf("| %d | %d | %.0f | %.3f | %.3f | %.1f | %.1f | %.1f | %.0f |\n", t.N, t.Secrets, t.WindowSeconds, t.CPUMean, t.CPUMax, t.RSSMeanMB, t.RSSMaxMB, t.AnonMeanMB, t.InPerNode)
 		}
 	}
 	if len(r.CatchUp) > 0 {

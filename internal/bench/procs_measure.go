@@ -136,6 +136,7 @@ type Idle struct {
 	CPUMax        float64 `json:"cpu_percent_max"`  // the busiest node
 	RSSMeanMB     float64 `json:"rss_mb_mean"`      // per node, averaged over the window
 	RSSMaxMB      float64 `json:"rss_mb_max"`       // the largest sample of any node
+	AnonMeanMB    float64 `json:"rss_anon_mb_mean"` // the anonymous part of RSS (heap, stacks)
 	// Traffic: GossipSub bytes received and sent per node per second.
 	InPerNode        float64 `json:"gossip_in_bytes_per_node_per_second"`
 	MaxInPerNode     float64 `json:"gossip_max_in_bytes_per_node_per_second"`
@@ -159,7 +160,7 @@ func (c *Procs) Idle(ctx context.Context, window time.Duration, secrets int) (Id
 		}
 	}
 	begin := time.Now()
-	var rssSum float64
+	var rssSum, anonSum float64
 	var rssN int
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -170,11 +171,12 @@ func (c *Procs) Idle(ctx context.Context, window time.Duration, secrets int) (Id
 		case <-tick.C:
 		}
 		for i := range c.Nodes {
-			kb, err := rssKB(c.Pid(i))
+			kb, anon, err := rssKB(c.Pid(i))
 			if err != nil {
 				return res, err
 			}
 			rssSum += kb / 1024
+			anonSum += anon / 1024
 			rssN++
 			res.RSSMaxMB = max(res.RSSMaxMB, kb/1024)
 		}
@@ -182,6 +184,7 @@ func (c *Procs) Idle(ctx context.Context, window time.Duration, secrets int) (Id
 	elapsed := time.Since(begin).Seconds()
 	res.WindowSeconds = elapsed
 	res.RSSMeanMB = rssSum / float64(max(rssN, 1))
+	res.AnonMeanMB = anonSum / float64(max(rssN, 1))
 	var cpuSum, in, out float64
 	for i, p := range c.Nodes {
 		s, err := cpuSeconds(c.Pid(i))
@@ -234,18 +237,26 @@ func cpuSeconds(pid int) (float64, error) {
 	return (ut + st) / clockTicks, nil
 }
 
-// rssKB is VmRSS of pid in KiB.
-func rssKB(pid int) (float64, error) {
+// rssKB is VmRSS of pid in KiB, and its anonymous part (RssAnon: heap
+// and stacks; the rest is the binary's pages, shared and reclaimable).
+func rssKB(pid int) (rss, anon float64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+	field := func(name string) (float64, error) {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, name+":"); ok {
+				return strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			}
 		}
+		return 0, fmt.Errorf("no %s for %d", name, pid)
 	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
+	if rss, err = field("VmRSS"); err != nil {
+		return 0, 0, err
+	}
+	anon, err = field("RssAnon")
+	return rss, anon, err
 }
 
 // Populate sets count secrets, spread over every node as author and

@@ -115,6 +115,10 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 			return api.SecretWrites{}, err
 		}
 		if !res.MayWrite(n.self, t.id) {
+			if res.Creator == "" {
+				return api.SecretWrites{}, fmt.Errorf("%w: %s for %s has later versions here but not its first one yet, so its author is not known; "+
+					"try again once this node has caught up", api.ErrConflict, name, t.id)
+			}
 			return api.SecretWrites{}, fmt.Errorf("%w: %s for %s was created by %s; only it or the target may change it",
 				api.ErrForbidden, name, t.id, res.Creator)
 		}

@@ -22,6 +22,12 @@ type Resolution struct {
 	// Valid holds the versions that count: the winning version 1 and later
 	// versions by the creator or the target. Others are refused.
 	Valid map[ID]bool
+	// Known is how many versions are stored, counting or not, and Latest
+	// the highest version that counts or may yet count: of the creator or
+	// the target, or of anyone while no version 1 is known (a later
+	// version can arrive before version 1, which may then make it count).
+	Known  int
+	Latest uint64
 }
 
 // Resolve is the acceptance rule for secret versions, in one place. It is
@@ -41,7 +47,7 @@ type Resolution struct {
 // Adding versions never lowers the current version unless a racing
 // version 1 takes over (the race rule), and replays change nothing.
 func Resolve(target NodeID, versions []SecretVersion) Resolution {
-	res := Resolution{Valid: map[ID]bool{}}
+	res := Resolution{Valid: map[ID]bool{}, Known: len(versions)}
 	var first *SecretVersion
 	for i := range versions {
 		v := &versions[i]
@@ -50,6 +56,9 @@ func Resolve(target NodeID, versions []SecretVersion) Resolution {
 		}
 	}
 	if first == nil {
+		for _, v := range versions {
+			res.Latest = max(res.Latest, v.Version)
+		}
 		return res
 	}
 	res.Creator = first.Author
@@ -59,6 +68,7 @@ func Resolve(target NodeID, versions []SecretVersion) Resolution {
 		if !ok {
 			continue
 		}
+		res.Latest = max(res.Latest, v.Version)
 		res.Valid[v.ID] = true
 		if res.Current == nil || v.Version > res.Current.Version ||
 			(v.Version == res.Current.Version && bytes.Compare(v.ID[:], res.Current.ID[:]) > 0) {
@@ -69,16 +79,24 @@ func Resolve(target NodeID, versions []SecretVersion) Resolution {
 }
 
 // MayWrite reports whether node may write a new version of a secret whose
-// state is res: anyone when it does not exist yet, else its original
-// author or its target.
+// state is res: anyone when no version of it is known, else its original
+// author or its target. While later versions are known but not version 1
+// (it has not arrived yet), only the target may: anyone else would create
+// a rival version 1, and could take the secret over from its author.
 func (res Resolution) MayWrite(node, target NodeID) bool {
-	return res.Creator == "" || node == res.Creator || node == target
+	if res.Creator == "" {
+		return res.Known == 0 || node == target
+	}
+	return node == res.Creator || node == target
 }
 
-// NextVersion is the version a new write gets.
+// NextVersion is the version a new write gets: above every version that
+// counts or may yet count, so a write never lands below one it did not
+// see counted yet (versions only rise).
 func (res Resolution) NextVersion() uint64 {
-	if res.Current == nil {
-		return 1
+	latest := res.Latest
+	if res.Current != nil {
+		latest = max(latest, res.Current.Version)
 	}
-	return res.Current.Version + 1
+	return latest + 1
 }

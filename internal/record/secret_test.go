@@ -256,3 +256,76 @@ func randID(rng *mrand.Rand) ID {
 	}
 	return id
 }
+
+func TestWriteRules(t *testing.T) {
+	const target, alice, bob NodeID = "target", "alice", "bob"
+	for _, tc := range []struct {
+		name   string
+		vs     []SecretVersion
+		writer NodeID
+		may    bool
+		next   uint64
+	}{
+		{"new secret, anyone", nil, bob, true, 1},
+		{"the author updates", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, false)}, alice, true, 3},
+		{"the target updates", []SecretVersion{sv(1, alice, 1, false)}, target, true, 2},
+		{"a third member may not", []SecretVersion{sv(1, alice, 1, false)}, bob, false, 2},
+		{"first version missing: the target writes above what it has", []SecretVersion{sv(2, alice, 2, false), sv(3, alice, 3, true)}, target, true, 4},
+		{"first version missing: no one else (a rival version 1)", []SecretVersion{sv(2, alice, 2, false)}, bob, false, 3},
+		{"first version missing: not even its author, who cannot know", []SecretVersion{sv(2, alice, 2, false)}, alice, false, 3},
+		{"refused versions do not raise the next", []SecretVersion{sv(1, alice, 1, false), sv(9, bob, MaxVersion, false)}, alice, true, 2},
+		{"a deleted secret's next version", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, true)}, alice, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Resolve(target, tc.vs)
+			if got := res.MayWrite(tc.writer, target); got != tc.may {
+				t.Errorf("MayWrite(%s) = %v, want %v", tc.writer, got, tc.may)
+			}
+			if got := res.NextVersion(); got != tc.next {
+				t.Errorf("NextVersion = %d, want %d", got, tc.next)
+			}
+		})
+	}
+}
+
+// Property: the target writing from any partial view of the author's
+// versions (version 1 perhaps not arrived yet) never takes the secret
+// over and never lowers what the target's replica shows as current.
+func TestTargetWriteFromPartialView(t *testing.T) {
+	const target, alice NodeID = "target", "alice"
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for trial := range 1000 {
+		var all []SecretVersion
+		for v := range 1 + rng.IntN(6) {
+			all = append(all, SecretVersion{ID: randID(rng), Author: alice, Version: uint64(v + 1), Tombstone: rng.IntN(4) == 0})
+		}
+		var view []SecretVersion
+		for _, v := range all {
+			if rng.IntN(2) == 0 {
+				view = append(view, v)
+			}
+		}
+		if len(view) == 0 {
+			continue // knowing nothing, the target would not be updating
+		}
+		res := Resolve(target, view)
+		if !res.MayWrite(target, target) {
+			t.Fatalf("trial %d: the target may not write", trial)
+		}
+		mine := SecretVersion{ID: randID(rng), Author: target, Version: res.NextVersion()}
+		for _, v := range view {
+			if mine.Version <= v.Version {
+				t.Fatalf("trial %d: the target writes v%d under v%d it holds", trial, mine.Version, v.Version)
+			}
+		}
+		before := Resolve(target, view).Current
+		after := Resolve(target, append(append([]SecretVersion(nil), view...), mine))
+		if before != nil && (after.Current == nil || after.Current.Version < before.Version) {
+			t.Fatalf("trial %d: the target's own write lowered its current version", trial)
+		}
+		final := Resolve(target, append(append([]SecretVersion(nil), all...), mine))
+		if final.Creator != alice || !final.Valid[mine.ID] {
+			t.Fatalf("trial %d: creator %q, the target's write counts: %v", trial, final.Creator, final.Valid[mine.ID])
+		}
+	}
+}

@@ -34,9 +34,13 @@ func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Sec
 		return err
 	}
 	if !res.Valid[id] && res.Creator != "" {
-		return &record.RejectError{Reason: record.ReasonNotAllowed,
-			Detail: fmt.Sprintf("secret %q for %s version %d by %s, which is neither its original author (%s) nor its target",
-				s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), res.Creator.Short())}
+		detail := fmt.Sprintf("secret %q for %s version %d by %s, which is neither its original author (%s) nor its target",
+			s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), res.Creator.Short())
+		if s.Version == 1 {
+			detail = fmt.Sprintf("secret %q for %s version 1 by %s lost the race to create it: %s's version 1 has the higher record ID",
+				s.Name, s.TargetID().Short(), e.AuthorID().Short(), res.Creator.Short())
+		}
+		return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: detail}
 	}
 	return nil
 }
