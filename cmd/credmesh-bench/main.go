@@ -55,7 +55,7 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
-  credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE]
+  credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE] [-cpuprofile FILE]
   credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]
   credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE]   (root: real systemd-creds)
   credmesh-bench cluster [-bin credmesh] [-n 3,10,30] [-samples 500] [-all-samples 100] [-burst 20]
@@ -140,6 +140,7 @@ func runTraffic(ctx context.Context, args []string) error {
 	hb := fs.Duration("heartbeat", 10*time.Second, "base heartbeat interval")
 	out := fs.String("json", "", "also write the results as JSON to this file")
 	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the idle window to this file")
 	_ = fs.Parse(args)
 	list, err := sizes(*ns)
 	if err != nil {
@@ -152,7 +153,12 @@ func runTraffic(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		stopProfile, err := profile(*cpuprofile, n)
+		if err != nil {
+			return err
+		}
 		r, err := c.IdleTraffic(ctx, *window)
+		stopProfile()
 		stopErr := c.Stop()
 		if err != nil {
 			return err

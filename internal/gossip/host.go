@@ -78,6 +78,11 @@ func gossipParams() pubsub.GossipSubParams {
 	return p
 }
 
+// scoreInspectEvery is how often pubsub hands over every peer's score
+// (shown by `peers show`); each call scores every peer, so not every
+// second.
+const scoreInspectEvery = 5 * time.Second
+
 // Application scores: members are neutral, everyone else sits far below
 // the graylist threshold, so they are never published to, gossiped with
 // or listened to.
@@ -139,7 +144,7 @@ func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(pee
 		pubsub.WithRawTracer(tr),
 	}
 	if inspect != nil {
-		opts = append(opts, pubsub.WithPeerScoreInspect(inspect, time.Second))
+		opts = append(opts, pubsub.WithPeerScoreInspect(inspect, scoreInspectEvery))
 	}
 	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
@@ -55,7 +56,7 @@ type Sysinfo struct {
 	cfg Config
 	ref actor.Ref[Msg]
 
-	lastMaterial  string
+	last          *record.Sysinfo // the last snapshot published
 	lastShape     string
 	lastPublished time.Time
 	nextCollect   time.Time
@@ -142,9 +143,8 @@ func (s *Sysinfo) collect(ctx context.Context, now time.Time, force bool) {
 // publish hands snap on when it differs materially from the last one
 // published, or the last one is old.
 func (s *Sysinfo) publish(ctx context.Context, now time.Time, snap record.Sysinfo, force bool) {
-	mat := material(snap)
 	s.lastShape = shape(snap)
-	if !force && mat == s.lastMaterial && now.Sub(s.lastPublished) < refreshEvery {
+	if !force && s.last != nil && !differs(*s.last, snap) && now.Sub(s.lastPublished) < refreshEvery {
 		return
 	}
 	if err := s.cfg.Publisher.PublishSysinfo(ctx, snap.Encode()); err != nil {
@@ -153,7 +153,9 @@ func (s *Sysinfo) publish(ctx context.Context, now time.Time, snap record.Sysinf
 		}
 		return
 	}
-	s.lastMaterial, s.lastPublished = mat, now
+	kept := snap // the collector may reuse its slices
+	kept.Disks, kept.Interfaces = slices.Clone(snap.Disks), slices.Clone(snap.Interfaces)
+	s.last, s.lastPublished = &kept, now
 }
 
 // PostStop has nothing to release.

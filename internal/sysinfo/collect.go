@@ -107,11 +107,42 @@ func clip(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
-// material reduces a snapshot to what is worth republishing for: the
-// interfaces and their addresses, the mounts, disk usage to 1% of each
-// disk, memory to 5%, the one-minute load to a whole unit. Everything is
-// refreshed anyway every refreshEvery; this keeps the fleet's sysinfo
-// traffic to real changes.
+// differs reports whether now is worth republishing after last (the last
+// snapshot published): a change of interfaces, addresses or mounts, a
+// disk's usage moved by 2% of the disk or more, memory by 10% of the
+// total, or the one-minute load by a whole unit and by half. Each is
+// measured against what was published, not against fixed buckets, so a
+// value hovering at a bucket's edge does not publish on every collection
+// (it did: a load wavering around 1.0 republished every minute).
+// Everything is refreshed anyway every refreshEvery; this keeps the
+// fleet's sysinfo traffic to real changes.
+func differs(last, now record.Sysinfo) bool {
+	if material(last) != material(now) {
+		return true
+	}
+	for i, d := range now.Disks {
+		if moved(last.Disks[i].Used, d.Used, last.Disks[i].Total, 2) {
+			return true
+		}
+	}
+	if moved(last.MemUsed, now.MemUsed, now.MemTotal, 10) {
+		return true
+	}
+	lo, hi := min(last.Load1, now.Load1), max(last.Load1, now.Load1)
+	return hi-lo >= 1000 && hi-lo >= hi/2
+}
+
+// moved reports whether a and b differ by pct% of total or more.
+func moved(a, b, total uint64, pct uint64) bool {
+	if total == 0 {
+		return a != b
+	}
+	d := max(a, b) - min(a, b)
+	return d*100 >= pct*total
+}
+
+// material is what must match exactly: interfaces with their addresses,
+// MACs and state, and the mounts with their types and sizes.
 func material(s record.Sysinfo) string {
 	var b strings.Builder
 	for _, i := range s.Interfaces {
@@ -122,16 +153,9 @@ func material(s record.Sysinfo) string {
 		b.WriteString(";")
 	}
 	for _, d := range s.Disks {
-		b.WriteString(d.Mountpoint + "|" + d.FSType + "|")
-		if d.Total > 0 {
-			b.WriteString(itoa(d.Used * 100 / d.Total))
-		}
-		b.WriteString(";")
+		b.WriteString(d.Mountpoint + "|" + d.FSType + "|" + itoa(d.Total) + ";")
 	}
-	if s.MemTotal > 0 {
-		b.WriteString(itoa(s.MemUsed * 20 / s.MemTotal))
-	}
-	b.WriteString("|" + itoa(s.Load1/1000))
+	b.WriteString(itoa(s.MemTotal))
 	return b.String()
 }
 

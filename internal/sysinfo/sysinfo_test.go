@@ -66,7 +66,7 @@ func (p *publisher) count() int {
 func TestPublishesOnChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
-		snap := record.Sysinfo{MemTotal: 1000, MemUsed: 100,
+		snap := record.Sysinfo{MemTotal: 1000, MemUsed: 100, Load1: 1000,
 			Interfaces: []record.Interface{{Name: "eth0", Addrs: []string{"10.0.0.1/24"}}},
 			Disks:      []record.Disk{{Mountpoint: "/", Total: 1000, Used: 100}}}
 		set := func(f func(*record.Sysinfo)) { mu.Lock(); f(&snap); mu.Unlock() }
@@ -111,11 +111,27 @@ func TestPublishesOnChange(t *testing.T) {
 		if n := pub.count(); n != 3 {
 			t.Fatalf("%d publishes after disk usage changed, want 3", n)
 		}
+		// A load wavering around 1.0 is not a change, however often it
+		// crosses the unit; a load gone from 1 to 3 is.
+		for _, l := range []uint64{900, 1100, 950, 1300, 800} {
+			set(func(s *record.Sysinfo) { s.Load1 = l })
+			time.Sleep(time.Minute)
+			synctest.Wait()
+		}
+		if n := pub.count(); n != 3 {
+			t.Fatalf("%d publishes while the load wavered, want 3", n)
+		}
+		set(func(s *record.Sysinfo) { s.Load1 = 3000 })
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := pub.count(); n != 4 {
+			t.Fatalf("%d publishes after the load rose to 3, want 4", n)
+		}
 		// Nothing changes for a long time: refreshed every refreshEvery.
 		time.Sleep(refreshEvery + time.Minute)
 		synctest.Wait()
-		if n := pub.count(); n != 4 {
-			t.Fatalf("%d publishes after %v of quiet, want 4", n, refreshEvery)
+		if n := pub.count(); n != 5 {
+			t.Fatalf("%d publishes after %v of quiet, want 5", n, refreshEvery)
 		}
 		cancel()
 		if err := <-done; err != nil {
