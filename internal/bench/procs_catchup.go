@@ -50,7 +50,7 @@ func (c *Procs) CatchUp(ctx context.Context, s int, ds []int) ([]CatchUp, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.waitOn(ctx, 1, st.Counts.Records["secret"], 10*time.Minute); err != nil {
+	if err := c.waitOn(ctx, 1, st.Counts.Records["secret"], 10*time.Minute, 100*time.Millisecond); err != nil {
 		return nil, err
 	}
 	var out []CatchUp
@@ -77,7 +77,7 @@ func (c *Procs) CatchUp(ctx context.Context, s int, ds []int) ([]CatchUp, error)
 		if err := c.Start(ctx, 1); err != nil {
 			return nil, err
 		}
-		if err := c.waitOn(ctx, 1, want, 5*time.Minute); err != nil {
+		if err := c.waitOn(ctx, 1, want, 5*time.Minute, 5*time.Millisecond); err != nil {
 			return nil, err
 		}
 		r := CatchUp{S: want, D: d, RestartMS: ms(time.Since(begin))}
@@ -136,8 +136,9 @@ func (c *Procs) waitPull(ctx context.Context, i, j int) error {
 	}
 }
 
-// waitOn waits until node i stores want secret records.
-func (c *Procs) waitOn(ctx context.Context, i, want int, timeout time.Duration) error {
+// waitOn waits until node i stores want secret records, checking every
+// poll.
+func (c *Procs) waitOn(ctx context.Context, i, want int, timeout, poll time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		st, err := c.Nodes[i].Client.Status(ctx)
@@ -147,7 +148,7 @@ func (c *Procs) waitOn(ctx context.Context, i, want int, timeout time.Duration) 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("node %d holds %d of %d secrets after %v", i, st.Counts.Records["secret"], want, timeout)
 		}
-		sleep(ctx, 5*time.Millisecond)
+		sleep(ctx, poll)
 	}
 }
 

@@ -327,16 +327,9 @@ func (c *Procs) waitCredsSettled(ctx context.Context) error {
 // waitSecrets waits until every node stores want secret records.
 func (c *Procs) waitSecrets(ctx context.Context, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for _, p := range c.Nodes {
-		for {
-			st, err := p.Client.Status(ctx)
-			if err == nil && st.Counts.Records["secret"] >= want {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("node %d holds %d secrets after %v, want %d", p.Index, st.Counts.Records["secret"], timeout, want)
-			}
-			sleep(ctx, 500*time.Millisecond)
+	for i := range c.Nodes {
+		if err := c.waitOn(ctx, i, want, time.Until(deadline), 500*time.Millisecond); err != nil {
+			return err
 		}
 	}
 	return nil
