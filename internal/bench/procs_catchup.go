@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
@@ -155,24 +154,10 @@ func (c *Procs) waitOn(ctx context.Context, i, want int, timeout, poll time.Dura
 // setMany sets n secrets named prefix-K on one node for target, four
 // calls at a time.
 func setMany(ctx context.Context, c *api.Client, prefix string, n int, target string) error {
-	const writers = 4
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := w; k < n; k += writers {
-				if _, err := c.SetSecret(ctx, api.SetSecret{Name: fmt.Sprintf("%s-%d", prefix, k), Targets: []string{target}, Value: []byte("held")}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return fourAtATime(n, func(k int) error {
+		_, err := c.SetSecret(ctx, api.SetSecret{Name: fmt.Sprintf("%s-%d", prefix, k), Targets: []string{target}, Value: []byte("held")})
+		return err
+	})
 }
 
 // pullLine is the debug line the anti-entropy actor logs per pull.

@@ -272,27 +272,13 @@ func (c *Procs) Populate(ctx context.Context, count int) error {
 		return err
 	}
 	want := base.Counts.Records["secret"] + count
-	const writers = 4
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	for wr := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := wr; k < count; k += writers {
-				author := c.Nodes[k%len(c.Nodes)].Client
-				target := ids[(k/len(c.Nodes)+k)%len(ids)]
-				_, err := author.SetSecret(ctx, api.SetSecret{Name: fmt.Sprintf("stored-%d", k), Targets: []string{target}, Value: []byte(fmt.Sprintf("value %d", k))})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err = fourAtATime(count, func(k int) error {
+		author := c.Nodes[k%len(c.Nodes)].Client
+		target := ids[(k/len(c.Nodes)+k)%len(ids)]
+		_, err := author.SetSecret(ctx, api.SetSecret{Name: fmt.Sprintf("stored-%d", k), Targets: []string{target}, Value: []byte(fmt.Sprintf("value %d", k))})
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if err := c.waitSecrets(ctx, want, 20*time.Minute); err != nil {
@@ -333,4 +319,27 @@ func (c *Procs) waitSecrets(ctx context.Context, want int, timeout time.Duration
 		}
 	}
 	return nil
+}
+
+// fourAtATime calls set for k = 0..n-1, four calls at a time, and returns
+// the first error (each writer stops at its own first error).
+func fourAtATime(n int, set func(k int) error) error {
+	const writers = 4
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < n; k += writers {
+				if err := set(k); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
