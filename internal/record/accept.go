@@ -17,26 +17,41 @@ type Record struct {
 	Body any
 }
 
-// Check applies every rule that needs no stored state to a verified
-// envelope received from the network: the clock-skew bound, that the
-// author is a member and not revoked, and that the body decodes and is
-// well-formed for its kind. It returns the decoded body.
+// Check applies every rule that needs no stored state but membership to
+// a verified envelope received from the network: the clock-skew bound;
+// that the author is a member (or a revoked former admin and the record is
+// one its revocation pinned); that the body decodes and is well-formed for
+// its kind; and that the author may sign it: admits and revokes only from
+// admins, secret versions only from their target or an admin. It returns
+// the decoded body.
 func Check(e *Envelope, m *Members, now time.Time) (any, error) {
 	if err := CheckTime(e, now); err != nil {
 		return nil, err
 	}
-	if m.IsRevoked(e.AuthorID()) {
-		return nil, reject(ReasonRevoked, "%s from %s, which is revoked", e.Kind, e.AuthorID().Short())
-	}
-	if !m.IsMember(e.AuthorID()) {
-		return nil, reject(ReasonNotMember, "%s from %s, which is not a member", e.Kind, e.AuthorID().Short())
+	author := e.AuthorID()
+	if !m.Accepts(author, e.ID()) {
+		if m.IsRevoked(author) {
+			return nil, reject(ReasonRevoked, "%s from %s, which is revoked", e.Kind, author.Short())
+		}
+		return nil, reject(ReasonNotMember, "%s from %s, which is not a member", e.Kind, author.Short())
 	}
 	body, err := DecodeBody(e)
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := body.(Secret); ok && !m.IsMember(s.TargetID()) {
-		return nil, reject(ReasonWrongTarget, "secret %q for %s, which is not a member", s.Name, s.TargetID().Short())
+	switch b := body.(type) {
+	case Admit, Revoke:
+		if !m.Counts(author, e.ID()) {
+			return nil, reject(ReasonNotAllowed, "%s by %s, which is not an admin", e.Kind, author.Short())
+		}
+	case Secret:
+		target := b.TargetID()
+		if !m.IsMember(target) {
+			return nil, reject(ReasonWrongTarget, "secret %q for %s, which is not a member", b.Name, target.Short())
+		}
+		if !m.SecretCounts(target, SecretVersion{ID: e.ID(), Author: author}) {
+			return nil, reject(ReasonNotAllowed, "secret %q for %s by %s, which is neither its target nor an admin", b.Name, target.Short(), author.Short())
+		}
 	}
 	return body, nil
 }
@@ -56,7 +71,11 @@ func DecodeBody(e *Envelope) (any, error) {
 		}
 		return a, err
 	case KindRevoke:
-		return DecodeRevoke(e.Body)
+		r, err := DecodeRevoke(e.Body)
+		if err == nil && bytes.Equal(r.Subject, e.Author) {
+			return nil, reject(ReasonNotAllowed, "revoke of its own author")
+		}
+		return r, err
 	case KindSecret:
 		return DecodeSecret(e.Body)
 	case KindReceipt:

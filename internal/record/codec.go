@@ -4,12 +4,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
 
 // errTruncated is what a reader reports when the input ends early.
 var errTruncated = errors.New("truncated")
+
+// errPinOrder is what a reader reports for a pin not in strictly
+// increasing order.
+var errPinOrder = errors.New("pin: record IDs not sorted or repeated")
 
 // writer appends the binary encoding used by every body.
 type writer struct{ b []byte }
@@ -169,4 +174,27 @@ func printable(s string) error {
 		}
 	}
 	return nil
+}
+
+// TruncateText makes s fit a record's text field of n bytes: it drops
+// what printable refuses (invalid UTF-8, control characters) and cuts at
+// a character boundary, never inside one.
+func TruncateText(s string, n int) string {
+	s = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return -1
+		}
+		return c
+	}, strings.ToValidUTF8(s, ""))
+	if len(s) <= n {
+		return s
+	}
+	cut := 0
+	for i := range s {
+		if i > n {
+			break
+		}
+		cut = i
+	}
+	return s[:cut]
 }

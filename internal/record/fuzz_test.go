@@ -29,8 +29,10 @@ func FuzzOpen(f *testing.F) {
 func FuzzBodies(f *testing.F) {
 	f.Add(uint8(KindNode), sampleNode().Encode())
 	f.Add(uint8(KindSysinfo), sampleSysinfo().Encode())
-	f.Add(uint8(KindAdmit), Admit{Subject: make([]byte, 32), Source: AdmitTicket, Addrs: []string{"/x"}}.Encode())
-	f.Add(uint8(KindRevoke), Revoke{Subject: make([]byte, 32), Reason: "r"}.Encode())
+	f.Add(uint8(KindAdmit), Admit{Subject: make([]byte, 32), Source: AdmitTicket, Addrs: []string{"/x"}, Legacy: true}.Encode())
+	f.Add(uint8(KindAdmit), Admit{Subject: make([]byte, 32), Source: AdmitRole, Role: RoleNode, Pin: []ID{{1}, {2}}}.Encode())
+	f.Add(uint8(KindRevoke), Revoke{Subject: make([]byte, 32), Reason: "r", Legacy: true}.Encode())
+	f.Add(uint8(KindRevoke), Revoke{Subject: make([]byte, 32), Reason: "r", Pin: []ID{{1}}}.Encode())
 	f.Add(uint8(KindHeartbeat), Heartbeat{5, time.Second}.Encode())
 	f.Add(uint8(KindSyncReq), SyncRequest{Target: make([]byte, 32)}.Encode())
 	f.Add(uint8(KindSecret), sampleSecret(f).Encode())

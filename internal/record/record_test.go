@@ -149,23 +149,28 @@ func TestCheckTime(t *testing.T) {
 
 func TestBodiesRoundTrip(t *testing.T) {
 	sub := newKey(t, 9).Public().(ed25519.PublicKey)
+	pin := []ID{{1}, {2, 3}}
 	for _, tc := range []struct {
 		name   string
 		enc    []byte
 		decode func([]byte) (any, error)
 		want   any
+		legacy int // length of a prefix that is the format before roles and pins
 	}{
-		{"node", sampleNode().Encode(), func(b []byte) (any, error) { return DecodeNode(b) }, sampleNode()},
-		{"empty node", Node{StartedAt: time.UnixMilli(0)}.Encode(), func(b []byte) (any, error) { return DecodeNode(b) }, Node{StartedAt: time.UnixMilli(0)}},
-		{"sysinfo", sampleSysinfo().Encode(), func(b []byte) (any, error) { return DecodeSysinfo(b) }, sampleSysinfo()},
-		{"admit", Admit{Subject: sub, Source: AdmitTicket, Addrs: []string{"/ip4/1.2.3.4/tcp/1"}}.Encode(), func(b []byte) (any, error) { return DecodeAdmit(b) },
-			Admit{Subject: sub, Source: AdmitTicket, Addrs: []string{"/ip4/1.2.3.4/tcp/1"}}},
-		{"revoke", Revoke{Subject: sub, Reason: "lost laptop"}.Encode(), func(b []byte) (any, error) { return DecodeRevoke(b) }, Revoke{Subject: sub, Reason: "lost laptop"}},
-		{"heartbeat", Heartbeat{LatestSeq: 99, Interval: 10 * time.Second}.Encode(), func(b []byte) (any, error) { return DecodeHeartbeat(b) }, Heartbeat{99, 10 * time.Second}},
-		{"leaving", Leaving{}.Encode(), func(b []byte) (any, error) { return DecodeLeaving(b) }, Leaving{}},
-		{"sync request", SyncRequest{Target: sub}.Encode(), func(b []byte) (any, error) { return DecodeSyncRequest(b) }, SyncRequest{Target: sub}},
+		{"node", sampleNode().Encode(), func(b []byte) (any, error) { return DecodeNode(b) }, sampleNode(), -1},
+		{"empty node", Node{StartedAt: time.UnixMilli(0)}.Encode(), func(b []byte) (any, error) { return DecodeNode(b) }, Node{StartedAt: time.UnixMilli(0)}, -1},
+		{"sysinfo", sampleSysinfo().Encode(), func(b []byte) (any, error) { return DecodeSysinfo(b) }, sampleSysinfo(), -1},
+		{"admit", Admit{Subject: sub, Source: AdmitTicket, Addrs: []string{"/ip4/1.2.3.4/tcp/1"}, Role: RoleNode}.Encode(), func(b []byte) (any, error) { return DecodeAdmit(b) },
+			Admit{Subject: sub, Source: AdmitTicket, Addrs: []string{"/ip4/1.2.3.4/tcp/1"}, Role: RoleNode}, 32 + 7 + 1 + 19},
+		{"demotion", Admit{Subject: sub, Source: AdmitRole, Role: RoleNode, Pin: pin}.Encode(), func(b []byte) (any, error) { return DecodeAdmit(b) },
+			Admit{Subject: sub, Source: AdmitRole, Role: RoleNode, Pin: pin}, 32 + 5 + 1},
+		{"revoke", Revoke{Subject: sub, Reason: "lost laptop", Pin: pin}.Encode(), func(b []byte) (any, error) { return DecodeRevoke(b) },
+			Revoke{Subject: sub, Reason: "lost laptop", Pin: pin}, 32 + 12},
+		{"heartbeat", Heartbeat{LatestSeq: 99, Interval: 10 * time.Second}.Encode(), func(b []byte) (any, error) { return DecodeHeartbeat(b) }, Heartbeat{99, 10 * time.Second}, -1},
+		{"leaving", Leaving{}.Encode(), func(b []byte) (any, error) { return DecodeLeaving(b) }, Leaving{}, -1},
+		{"sync request", SyncRequest{Target: sub}.Encode(), func(b []byte) (any, error) { return DecodeSyncRequest(b) }, SyncRequest{Target: sub}, -1},
 		{"receipt", Receipt{Name: "db", Version: 3, Secret: ID{9}, State: ReceiptWritten, At: t0}.Encode(),
-			func(b []byte) (any, error) { return DecodeReceipt(b) }, Receipt{Name: "db", Version: 3, Secret: ID{9}, State: ReceiptWritten, At: t0}},
+			func(b []byte) (any, error) { return DecodeReceipt(b) }, Receipt{Name: "db", Version: 3, Secret: ID{9}, State: ReceiptWritten, At: t0}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.decode(tc.enc)
@@ -175,9 +180,10 @@ func TestBodiesRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Fatalf("(-want +got):\n%s", diff)
 			}
-			// Every strict prefix fails, and so does one extra byte.
+			// Every strict prefix fails (but the one in the old format),
+			// and so does one extra byte.
 			for i := range tc.enc {
-				if _, err := tc.decode(tc.enc[:i]); err == nil && i < len(tc.enc) {
+				if _, err := tc.decode(tc.enc[:i]); err == nil && i != tc.legacy {
 					t.Fatalf("prefix of %d/%d bytes decoded", i, len(tc.enc))
 				}
 			}
@@ -185,6 +191,36 @@ func TestBodiesRoundTrip(t *testing.T) {
 				t.Fatal("a trailing byte was accepted")
 			}
 		})
+	}
+}
+
+func TestLegacyMembershipRecords(t *testing.T) {
+	sub := newKey(t, 9).Public().(ed25519.PublicKey)
+	// The formats before roles and pins: an admit ends after its
+	// addresses, a revoke after its reason.
+	var w writer
+	w.fixed(sub)
+	w.str(AdmitTicket)
+	w.uvarint(0)
+	a, err := DecodeAdmit(w.b)
+	if err != nil || a.Role != RoleAdmin || !a.Legacy {
+		t.Fatalf("legacy admit: %+v, %v (want an admin admit)", a, err)
+	}
+	w = writer{}
+	w.fixed(sub)
+	w.str("old")
+	r, err := DecodeRevoke(w.b)
+	if err != nil || r.Pin != nil || !r.Legacy {
+		t.Fatalf("legacy revoke: %+v, %v", r, err)
+	}
+	// A pin out of order or repeated is malformed (one encoding per set).
+	for _, bad := range [][]ID{{{2}, {1}}, {{1}, {1}}} {
+		if _, err := DecodeRevoke(Revoke{Subject: sub, Pin: bad}.Encode()); ReasonOf(err) != ReasonMalformed {
+			t.Errorf("pin %v: %v", bad, err)
+		}
+	}
+	if _, err := DecodeAdmit(Admit{Subject: sub, Source: AdmitTicket, Role: 3}.Encode()); ReasonOf(err) != ReasonMalformed {
+		t.Errorf("role 3: %v", err)
 	}
 }
 
@@ -245,70 +281,6 @@ func TestNextSeq(t *testing.T) {
 	}
 }
 
-func TestMembers(t *testing.T) {
-	self, a, b, c, d := NodeID("self"), NodeID("a"), NodeID("b"), NodeID("c"), NodeID("d")
-	for _, tc := range []struct {
-		name             string
-		operator         []NodeID
-		admits, revokes  []Edge
-		members, outside []NodeID
-	}{
-		{"alone", nil, nil, nil, []NodeID{self}, []NodeID{a}},
-		{"ticket", []NodeID{a}, nil, nil, []NodeID{self, a}, []NodeID{b}},
-		{"admitted by a member", []NodeID{a}, []Edge{{a, b}}, nil, []NodeID{self, a, b}, []NodeID{c}},
-		{"transitive", []NodeID{a}, []Edge{{b, c}, {a, b}}, nil, []NodeID{a, b, c}, []NodeID{d}},
-		{"admit by a stranger counts for nothing", nil, []Edge{{d, c}}, nil, []NodeID{self}, []NodeID{c, d}},
-		{"revoke beats admit", []NodeID{a}, []Edge{{a, b}}, []Edge{{a, b}}, []NodeID{a}, []NodeID{b}},
-		{"revoke beats operator trust", []NodeID{a, b}, nil, []Edge{{a, b}}, []NodeID{a}, []NodeID{b}},
-		{"revoked node's admits count for nothing", []NodeID{a}, []Edge{{a, b}, {b, c}}, []Edge{{a, b}}, []NodeID{a}, []NodeID{b, c}},
-		{"other path still admits", []NodeID{a}, []Edge{{a, b}, {b, c}, {a, c}}, []Edge{{a, b}}, []NodeID{a, c}, []NodeID{b}},
-		{"self cannot be revoked", nil, nil, []Edge{{a, self}}, []NodeID{self}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := ComputeMembers(self, tc.operator, tc.admits, tc.revokes)
-			for _, id := range tc.members {
-				if !m.IsMember(id) {
-					t.Errorf("%s is not a member", id)
-				}
-			}
-			for _, id := range tc.outside {
-				if m.IsMember(id) {
-					t.Errorf("%s is a member", id)
-				}
-			}
-		})
-	}
-}
-
-// Property: membership does not depend on the order admits and revokes
-// are listed in (records arrive in any order).
-func TestMembersOrderIndependent(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ids := []NodeID{"self", "a", "b", "c", "d", "e", "f", "g"}
-	for trial := range 500 {
-		var admits, revokes []Edge
-		for range rng.IntN(12) {
-			admits = append(admits, Edge{ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]})
-		}
-		for range rng.IntN(3) {
-			revokes = append(revokes, Edge{ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]})
-		}
-		op := []NodeID{ids[1+rng.IntN(len(ids)-1)]}
-		want := ComputeMembers("self", op, admits, revokes)
-		rng.Shuffle(len(admits), func(i, j int) { admits[i], admits[j] = admits[j], admits[i] })
-		rng.Shuffle(len(revokes), func(i, j int) { revokes[i], revokes[j] = revokes[j], revokes[i] })
-		got := ComputeMembers("self", op, admits, revokes)
-		for _, id := range ids {
-			if got.IsMember(id) != want.IsMember(id) {
-				t.Fatalf("trial %d: membership of %s depends on order", trial, id)
-			}
-			if got.IsRevoked(id) && got.IsMember(id) {
-				t.Fatalf("trial %d: %s revoked and a member", trial, id)
-			}
-		}
-	}
-}
-
 // Property: applying any interleaving (with replays) of one author's
 // latest-by-sequence records to replicas leaves every replica holding the
 // record with the highest sequence, and replays change nothing.
@@ -352,35 +324,23 @@ func TestAcceptLatestConverges(t *testing.T) {
 	}
 }
 
-func TestCheck(t *testing.T) {
-	member, stranger, revoked := newKey(t, 1), newKey(t, 2), newKey(t, 3)
-	self := NodeID("self")
-	m := ComputeMembers(self, []NodeID{NodeIDOf(member.Public().(ed25519.PublicKey)), NodeIDOf(revoked.Public().(ed25519.PublicKey))},
-		nil, []Edge{{"x", NodeIDOf(revoked.Public().(ed25519.PublicKey))}})
-	selfAdmit := Admit{Subject: member.Public().(ed25519.PublicKey), Source: AdmitTicket}.Encode()
+func TestTruncateText(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		e    *Envelope
-		want Reason
+		in   string
+		n    int
+		want string
 	}{
-		{"member node record", mustSeal(t, member, KindNode, 1, t0, sampleNode().Encode()), ""},
-		{"stranger", mustSeal(t, stranger, KindNode, 1, t0, sampleNode().Encode()), ReasonNotMember},
-		{"revoked", mustSeal(t, revoked, KindNode, 1, t0, sampleNode().Encode()), ReasonRevoked},
-		{"future", mustSeal(t, member, KindNode, 1, t0.Add(time.Hour), sampleNode().Encode()), ReasonSkew},
-		{"garbage body", mustSeal(t, member, KindNode, 1, t0, []byte{1, 2, 3}), ReasonMalformed},
-		{"self admit", mustSeal(t, member, KindAdmit, 1, t0, selfAdmit), ReasonNotAllowed},
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"héllo", 2, "h"}, // é is two bytes: not split
+		{"héllo", 3, "hé"},
+		{"日本語", 4, "日"},          // three bytes each
+		{"a\x00b\nc", 10, "abc"}, // control characters dropped
+		{"bad\xffutf8", 10, "badutf8"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Check(tc.e, m, t0)
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if ReasonOf(err) != tc.want || err == nil {
-				t.Fatalf("Check = %v, want %s", err, tc.want)
-			}
-		})
+		got := TruncateText(tc.in, tc.n)
+		if got != tc.want || len(got) > tc.n || printable(got) != nil {
+			t.Errorf("TruncateText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

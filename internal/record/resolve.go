@@ -1,6 +1,17 @@
 package record
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+)
+
+// MaxVersionStep bounds how far above the versions below it a version may
+// jump and still count. A writer always writes one above what it holds,
+// so honest versions never come near it; a version that jumps further
+// waits (stored, not counting) until versions below bridge the gap. With
+// MaxVersion at 2^53 an allowed writer would need 2^43 writes to push a
+// secret to the ceiling, so no write can freeze a secret.
+const MaxVersionStep = 1 << 10
 
 // SecretVersion is what resolution needs to know of one stored version.
 type SecretVersion struct {
@@ -13,90 +24,80 @@ type SecretVersion struct {
 // Resolution is the state of one secret (name, target), computed from
 // every version stored for it.
 type Resolution struct {
-	// Creator is the original author: the author of the winning version 1.
-	// Empty while no version 1 is known (later versions wait for it).
-	Creator NodeID
 	// Current is the version in force (it may be a tombstone), nil when no
-	// version counts yet.
+	// version counts.
 	Current *SecretVersion
-	// Valid holds the versions that count: the winning version 1 and later
-	// versions by the creator or the target. Others are refused.
+	// Valid holds the versions that count.
 	Valid map[ID]bool
-	// Known is how many versions are stored, counting or not, and Latest
-	// the highest version that counts or may yet count: of the creator or
-	// the target, or of anyone while no version 1 is known (a later
-	// version can arrive before version 1, which may then make it count).
+	// First is the author of the lowest version that counts: the secret's
+	// original author, for display.
+	First NodeID
+	// Known is how many versions are stored, counting or not; Latest is
+	// the highest version that counts.
 	Known  int
 	Latest uint64
 }
 
+// SecretCounts reports whether a version of a secret for target by
+// author counts: the target writes its own secrets; otherwise the author
+// must be an admin, or a former admin whose end pinned the version.
+func (m *Members) SecretCounts(target NodeID, v SecretVersion) bool {
+	return v.Author == target || m.Counts(v.Author, v.ID)
+}
+
 // Resolve is the acceptance rule for secret versions, in one place. It is
-// a pure function of the set of versions, so every node that holds the
-// same set agrees, whatever order the versions arrived in:
+// a pure function of the versions and the membership view, so every node
+// that holds the same records agrees, whatever order they arrived in:
 //
-//   - the first version may come from any member; when several members
-//     race to create one, the version 1 with the higher record ID wins and
-//     its author is the original author;
-//   - later versions and tombstones count only from the original author or
-//     the target;
+//   - a version or tombstone for target T counts only if its author is T
+//     itself or an admin (or a former admin whose revocation or demotion
+//     pinned it); there is no "first writer owns the name", so nothing a
+//     plain member signs, in any order and with any record ID, changes
+//     what counts for another node's secret;
+//   - a version counts only within MaxVersionStep of the counting
+//     versions below it, so no write can freeze a secret;
 //   - the current version is the counting one with the highest version,
 //     ties broken by the higher record ID; a tombstone dominates every
-//     lower version, and only a higher version by an allowed writer
-//     brings the name back.
+//     lower version, and only a higher version brings the name back.
 //
-// Adding versions never lowers the current version unless a racing
-// version 1 takes over (the race rule), and replays change nothing.
-func Resolve(target NodeID, versions []SecretVersion) Resolution {
+// Adding versions never lowers the current version, and replays change
+// nothing.
+func Resolve(target NodeID, versions []SecretVersion, m *Members) Resolution {
+	return ResolveWith(versions, func(v SecretVersion) bool { return m.SecretCounts(target, v) })
+}
+
+// ResolveWith is Resolve with the authority rule given as a function.
+func ResolveWith(versions []SecretVersion, counts func(SecretVersion) bool) Resolution {
 	res := Resolution{Valid: map[ID]bool{}, Known: len(versions)}
-	var first *SecretVersion
+	var ok []*SecretVersion
 	for i := range versions {
-		v := &versions[i]
-		if v.Version == 1 && (first == nil || bytes.Compare(v.ID[:], first.ID[:]) > 0) {
-			first = v
+		if counts(versions[i]) {
+			ok = append(ok, &versions[i])
 		}
 	}
-	if first == nil {
-		for _, v := range versions {
-			res.Latest = max(res.Latest, v.Version)
+	slices.SortFunc(ok, func(a, b *SecretVersion) int {
+		if a.Version != b.Version {
+			if a.Version < b.Version {
+				return -1
+			}
+			return 1
 		}
-		return res
-	}
-	res.Creator = first.Author
-	for i := range versions {
-		v := &versions[i]
-		ok := v.ID == first.ID || (v.Version > 1 && (v.Author == res.Creator || v.Author == target))
-		if !ok {
-			continue
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	for _, v := range ok {
+		if v.Version > res.Latest+MaxVersionStep {
+			break // out of reach until versions below bridge the gap
 		}
-		res.Latest = max(res.Latest, v.Version)
+		if res.Current == nil {
+			res.First = v.Author
+		}
 		res.Valid[v.ID] = true
-		if res.Current == nil || v.Version > res.Current.Version ||
-			(v.Version == res.Current.Version && bytes.Compare(v.ID[:], res.Current.ID[:]) > 0) {
-			res.Current = v
-		}
+		res.Latest = v.Version
+		res.Current = v
 	}
 	return res
 }
 
-// MayWrite reports whether node may write a new version of a secret whose
-// state is res: anyone when no version of it is known, else its original
-// author or its target. While later versions are known but not version 1
-// (it has not arrived yet), only the target may: anyone else would create
-// a rival version 1, and could take the secret over from its author.
-func (res Resolution) MayWrite(node, target NodeID) bool {
-	if res.Creator == "" {
-		return res.Known == 0 || node == target
-	}
-	return node == res.Creator || node == target
-}
-
-// NextVersion is the version a new write gets: above every version that
-// counts or may yet count, so a write never lands below one it did not
-// see counted yet (versions only rise).
-func (res Resolution) NextVersion() uint64 {
-	latest := res.Latest
-	if res.Current != nil {
-		latest = max(latest, res.Current.Version)
-	}
-	return latest + 1
-}
+// NextVersion is the version a new write gets: one above every version
+// that counts, so versions only rise.
+func (res Resolution) NextVersion() uint64 { return res.Latest + 1 }

@@ -14,8 +14,8 @@ const (
 	// MaxPlaintext is the largest secret: systemd's own credential limit.
 	MaxPlaintext = 1 << 20
 	// MaxVersion bounds version numbers (a version "far in the future" is
-	// malformed).
-	MaxVersion    = 1 << 32
+	// malformed). 2^53 keeps every version exact in JSON.
+	MaxVersion    = 1 << 53
 	maxNameLen    = 128
 	MaxRestart    = 32
 	maxUnitLen    = 256

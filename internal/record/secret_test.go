@@ -8,6 +8,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,36 +153,50 @@ func sv(id byte, author NodeID, version uint64, tomb bool) SecretVersion {
 	return SecretVersion{ID: ID{id}, Author: author, Version: version, Tombstone: tomb}
 }
 
+// resolveMembers is a mesh where alice and admin2 are admins and bob,
+// carol and the target plain nodes.
+func resolveMembers() *Members {
+	return ComputeMembers(MembershipInput{Self: "alice", Founder: true, Admits: []AdmitRec{
+		adm(1, "alice", "admin2", RoleAdmin, 1), adm(2, "alice", "bob", RoleNode, 1),
+		adm(3, "alice", "carol", RoleNode, 1), adm(4, "alice", "target", RoleNode, 1)}})
+}
+
 func TestResolve(t *testing.T) {
 	const target, alice, bob, carol NodeID = "target", "alice", "bob", "carol"
+	m := resolveMembers()
 	for _, tc := range []struct {
 		name    string
 		vs      []SecretVersion
 		current byte // ID of the current version, 0 for none
-		creator NodeID
+		first   NodeID
 		invalid []byte
 	}{
 		{"nothing", nil, 0, "", nil},
-		{"one version", []SecretVersion{sv(1, alice, 1, false)}, 1, alice, nil},
-		{"updates by the author", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, false), sv(3, alice, 3, false)}, 3, alice, nil},
+		{"one version by an admin", []SecretVersion{sv(1, alice, 1, false)}, 1, alice, nil},
+		{"the target's own secret", []SecretVersion{sv(1, target, 1, false)}, 1, target, nil},
+		{"updates by an admin", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, false), sv(3, alice, 3, false)}, 3, alice, nil},
 		{"update by the target", []SecretVersion{sv(1, alice, 1, false), sv(2, target, 2, false)}, 2, alice, nil},
-		{"update by a third member", []SecretVersion{sv(1, alice, 1, false), sv(9, carol, 2, false)}, 1, alice, []byte{9}},
-		{"tombstone by a third member", []SecretVersion{sv(1, alice, 1, false), sv(9, carol, 2, true)}, 1, alice, []byte{9}},
-		{"later version before the first", []SecretVersion{sv(2, alice, 2, false)}, 0, "", nil},
+		{"update by another admin", []SecretVersion{sv(1, alice, 1, false), sv(2, "admin2", 2, false)}, 2, alice, nil},
+		{"update by a plain member", []SecretVersion{sv(1, alice, 1, false), sv(9, carol, 2, false)}, 1, alice, []byte{9}},
+		{"tombstone by a plain member", []SecretVersion{sv(1, alice, 1, false), sv(9, carol, 2, true)}, 1, alice, []byte{9}},
+		{"a plain member's rival version 1 with a higher ID", []SecretVersion{sv(1, alice, 1, false), sv(0xff, bob, 1, false)}, 1, alice, []byte{0xff}},
+		{"a plain member's secret for another node", []SecretVersion{sv(1, bob, 1, false)}, 0, "", []byte{1}},
+		{"later version before the first", []SecretVersion{sv(2, alice, 2, false)}, 2, alice, nil},
 		{"tombstone dominates lower", []SecretVersion{sv(1, alice, 1, false), sv(5, alice, 3, true), sv(4, alice, 2, false)}, 5, alice, nil},
 		{"recreated after delete", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, true), sv(3, target, 3, false)}, 3, alice, nil},
-		{"author and target race", []SecretVersion{sv(1, alice, 1, false), sv(7, alice, 2, false), sv(8, target, 2, false)}, 8, alice, nil},
-		{"creators race", []SecretVersion{sv(3, alice, 1, false), sv(4, bob, 1, false)}, 4, bob, []byte{3}},
-		{"race loser's update", []SecretVersion{sv(3, alice, 1, false), sv(4, bob, 1, false), sv(5, alice, 2, false)}, 4, bob, []byte{3, 5}},
+		{"admin and target race: higher record ID", []SecretVersion{sv(1, alice, 1, false), sv(7, alice, 2, false), sv(8, target, 2, false)}, 8, alice, nil},
+		{"a jump past the step waits", []SecretVersion{sv(1, alice, 1, false), sv(2, target, 2+MaxVersionStep, false)}, 1, alice, []byte{2}},
+		{"a jump within the step counts", []SecretVersion{sv(1, alice, 1, false), sv(2, target, 1+MaxVersionStep, false)}, 2, alice, nil},
+		{"the ceiling waits", []SecretVersion{sv(1, alice, 1, false), sv(2, target, MaxVersion, false)}, 1, alice, []byte{2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := Resolve(target, tc.vs)
+			res := Resolve(target, tc.vs, m)
 			var cur byte
 			if res.Current != nil {
 				cur = res.Current.ID[0]
 			}
-			if cur != tc.current || res.Creator != tc.creator {
-				t.Fatalf("current %d creator %q, want %d %q", cur, res.Creator, tc.current, tc.creator)
+			if cur != tc.current || res.First != tc.first {
+				t.Fatalf("current %d first %q, want %d %q", cur, res.First, tc.current, tc.first)
 			}
 			for _, id := range tc.invalid {
 				if res.Valid[ID{id}] {
@@ -192,26 +207,34 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// Property: replicas applying any interleaving (with replays) of the same
-// versions end identical; the current version never goes down while the
-// versions come from allowed writers of one creator; a tombstone
-// dominates every lower version.
+// Property: for random sets of versions from admins, the target and
+// hostile plain members, delivered in random orders with replays, every
+// replica resolves the same current version, it is never a hostile one,
+// it never goes down as versions arrive, and a tombstone dominates every
+// lower version.
 func TestResolveConverges(t *testing.T) {
 	const target NodeID = "target"
-	writers := []NodeID{"alice", target, "mallory"}
+	m := resolveMembers()
+	honest := []NodeID{"alice", "admin2", target}
+	hostile := []NodeID{"bob", "carol"}
 	rng := mrand.New(mrand.NewPCG(7, 8))
-	for trial := range 500 {
+	for trial := range 1000 {
 		var vs []SecretVersion
-		vs = append(vs, SecretVersion{ID: randID(rng), Author: "alice", Version: 1})
-		for range rng.IntN(10) {
-			vs = append(vs, SecretVersion{ID: randID(rng), Author: writers[rng.IntN(len(writers))],
+		for range 1 + rng.IntN(8) {
+			vs = append(vs, SecretVersion{ID: randID(rng), Author: honest[rng.IntN(len(honest))],
 				Version: 1 + uint64(rng.IntN(6)), Tombstone: rng.IntN(4) == 0})
 		}
-		honest := true
-		for _, v := range vs[1:] {
-			if v.Version == 1 {
-				honest = false // a racing first version: the race rule applies
+		for range rng.IntN(6) {
+			v := SecretVersion{ID: randID(rng), Author: hostile[rng.IntN(len(hostile))], Tombstone: rng.IntN(3) == 0}
+			switch rng.IntN(3) {
+			case 0:
+				v.Version = 1 // a rival first version
+			case 1:
+				v.Version = 1 + uint64(rng.IntN(10))
+			case 2:
+				v.Version = MaxVersion - uint64(rng.IntN(3)) // near the ceiling
 			}
+			vs = append(vs, v)
 		}
 		var want *SecretVersion
 		for r := range 4 {
@@ -224,26 +247,33 @@ func TestResolveConverges(t *testing.T) {
 			var last uint64
 			for _, v := range order {
 				seen = append(seen, v)
-				res := Resolve(target, seen)
+				res := Resolve(target, seen, m)
 				if res.Current != nil {
-					if honest && res.Current.Version < last {
+					if slices.Contains(hostile, res.Current.Author) {
+						t.Fatalf("trial %d: a hostile version is current: %+v", trial, *res.Current)
+					}
+					if res.Current.Version < last {
 						t.Fatalf("trial %d: current went from %d down to %d", trial, last, res.Current.Version)
 					}
 					last = res.Current.Version
 				}
 			}
-			final := Resolve(target, seen).Current
+			res := Resolve(target, seen, m)
 			if r == 0 {
-				want = final
-			} else if fmt.Sprint(final) != fmt.Sprint(want) {
-				t.Fatalf("trial %d: replicas disagree: %v vs %v", trial, final, want)
+				want = res.Current
+			} else if fmt.Sprint(res.Current) != fmt.Sprint(want) {
+				t.Fatalf("trial %d: replicas disagree: %v vs %v", trial, res.Current, want)
 			}
-			if final != nil && final.Tombstone {
+			if res.Current != nil && res.Current.Tombstone {
 				for _, v := range seen {
-					if Resolve(target, seen).Valid[v.ID] && v.Version > final.Version {
+					if res.Valid[v.ID] && v.Version > res.Current.Version {
 						t.Fatalf("trial %d: a higher version outranks the tombstone", trial)
 					}
 				}
+			}
+			// The honest writers can always write after it.
+			if next := res.NextVersion(); next > MaxVersion || (res.Current != nil && next <= res.Current.Version) {
+				t.Fatalf("trial %d: next version %d after %v", trial, next, res.Current)
 			}
 		}
 	}
@@ -257,75 +287,44 @@ func randID(rng *mrand.Rand) ID {
 	return id
 }
 
-func TestWriteRules(t *testing.T) {
+func TestNextVersion(t *testing.T) {
 	const target, alice, bob NodeID = "target", "alice", "bob"
+	m := resolveMembers()
 	for _, tc := range []struct {
-		name   string
-		vs     []SecretVersion
-		writer NodeID
-		may    bool
-		next   uint64
+		name string
+		vs   []SecretVersion
+		next uint64
 	}{
-		{"new secret, anyone", nil, bob, true, 1},
-		{"the author updates", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, false)}, alice, true, 3},
-		{"the target updates", []SecretVersion{sv(1, alice, 1, false)}, target, true, 2},
-		{"a third member may not", []SecretVersion{sv(1, alice, 1, false)}, bob, false, 2},
-		{"first version missing: the target writes above what it has", []SecretVersion{sv(2, alice, 2, false), sv(3, alice, 3, true)}, target, true, 4},
-		{"first version missing: no one else (a rival version 1)", []SecretVersion{sv(2, alice, 2, false)}, bob, false, 3},
-		{"first version missing: not even its author, who cannot know", []SecretVersion{sv(2, alice, 2, false)}, alice, false, 3},
-		{"refused versions do not raise the next", []SecretVersion{sv(1, alice, 1, false), sv(9, bob, MaxVersion, false)}, alice, true, 2},
-		{"a deleted secret's next version", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, true)}, alice, true, 3},
+		{"new secret", nil, 1},
+		{"after an admin's versions", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, false)}, 3},
+		{"version 1 missing: above what counts", []SecretVersion{sv(2, alice, 2, false), sv(3, alice, 3, true)}, 4},
+		{"refused versions do not raise it", []SecretVersion{sv(1, alice, 1, false), sv(9, bob, MaxVersion, false)}, 2},
+		{"a version out of reach does not raise it", []SecretVersion{sv(1, alice, 1, false), sv(9, target, MaxVersion, false)}, 2},
+		{"after a delete", []SecretVersion{sv(1, alice, 1, false), sv(2, alice, 2, true)}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := Resolve(target, tc.vs)
-			if got := res.MayWrite(tc.writer, target); got != tc.may {
-				t.Errorf("MayWrite(%s) = %v, want %v", tc.writer, got, tc.may)
-			}
-			if got := res.NextVersion(); got != tc.next {
+			if got := Resolve(target, tc.vs, m).NextVersion(); got != tc.next {
 				t.Errorf("NextVersion = %d, want %d", got, tc.next)
 			}
 		})
 	}
 }
 
-// Property: the target writing from any partial view of the author's
-// versions (version 1 perhaps not arrived yet) never takes the secret
-// over and never lowers what the target's replica shows as current.
-func TestTargetWriteFromPartialView(t *testing.T) {
-	const target, alice NodeID = "target", "alice"
-	rng := mrand.New(mrand.NewPCG(3, 4))
-	for trial := range 1000 {
-		var all []SecretVersion
-		for v := range 1 + rng.IntN(6) {
-			all = append(all, SecretVersion{ID: randID(rng), Author: alice, Version: uint64(v + 1), Tombstone: rng.IntN(4) == 0})
-		}
-		var view []SecretVersion
-		for _, v := range all {
-			if rng.IntN(2) == 0 {
-				view = append(view, v)
-			}
-		}
-		if len(view) == 0 {
-			continue // knowing nothing, the target would not be updating
-		}
-		res := Resolve(target, view)
-		if !res.MayWrite(target, target) {
-			t.Fatalf("trial %d: the target may not write", trial)
-		}
-		mine := SecretVersion{ID: randID(rng), Author: target, Version: res.NextVersion()}
-		for _, v := range view {
-			if mine.Version <= v.Version {
-				t.Fatalf("trial %d: the target writes v%d under v%d it holds", trial, mine.Version, v.Version)
-			}
-		}
-		before := Resolve(target, view).Current
-		after := Resolve(target, append(append([]SecretVersion(nil), view...), mine))
-		if before != nil && (after.Current == nil || after.Current.Version < before.Version) {
-			t.Fatalf("trial %d: the target's own write lowered its current version", trial)
-		}
-		final := Resolve(target, append(append([]SecretVersion(nil), all...), mine))
-		if final.Creator != alice || !final.Valid[mine.ID] {
-			t.Fatalf("trial %d: creator %q, the target's write counts: %v", trial, final.Creator, final.Valid[mine.ID])
-		}
+// Property: a revoked admin's versions count only where its revocation
+// pinned them, so every node agrees whether they arrived before or after
+// the revoke.
+func TestRevokedAuthorsVersions(t *testing.T) {
+	const target NodeID = "target"
+	in := MembershipInput{Self: "alice", Founder: true, Admits: []AdmitRec{
+		adm(1, "alice", "admin2", RoleAdmin, 1), adm(4, "alice", "target", RoleNode, 1)}}
+	before := ComputeMembers(in)
+	vs := []SecretVersion{sv(10, "alice", 1, false), sv(11, "admin2", 2, false), sv(12, "admin2", 3, false)}
+	if cur := Resolve(target, vs, before).Current; cur.ID[0] != 12 {
+		t.Fatalf("before the revoke: current %d", cur.ID[0])
+	}
+	in.Revokes = []RevokeRec{{ID: rid(5), Author: "alice", Subject: "admin2", Time: t0, Pin: []ID{{11}}}}
+	after := ComputeMembers(in)
+	if cur := Resolve(target, vs, after).Current; cur.ID[0] != 11 {
+		t.Fatalf("after the revoke: current %d, want the pinned version 11", cur.ID[0])
 	}
 }
