@@ -89,7 +89,7 @@ func (s *side) pub() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKe
 // trust makes s trust other directly and connects the hosts.
 func (s *side) trust(t testing.TB, other *side) {
 	t.Helper()
-	if _, err := s.st.AddTrust(context.Background(), now, other.id, store.TrustTicket, nil); err != nil {
+	if _, err := s.st.AddTrust(context.Background(), now, store.Trusted{NodeID: other.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.h.Connect(context.Background(), peer.AddrInfo{ID: other.h.ID(), Addrs: other.h.Addrs()}); err != nil {
@@ -104,7 +104,7 @@ func (s *side) admits(t testing.TB, n int) []*record.Envelope {
 	for i := range out {
 		sub := make([]byte, 32)
 		_, _ = rand.Read(sub)
-		e, err := record.Seal(s.key, record.KindAdmit, uint64(1000+i), now, record.Admit{Subject: sub, Source: record.AdmitTicket}.Encode())
+		e, err := record.Seal(s.key, record.KindAdmit, uint64(1000+i), now, record.Admit{Subject: sub, Source: record.AdmitTicket, Role: record.RoleNode}.Encode())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestPulledRecordsAreChecked(t *testing.T) {
 	a.trust(t, b)
 	b.trust(t, a)
 	// A trusts C and holds C's records; B does not trust C.
-	if _, err := a.st.AddTrust(context.Background(), now, c.id, store.TrustTicket, nil); err != nil {
+	if _, err := a.st.AddTrust(context.Background(), now, store.Trusted{NodeID: c.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	a.apply(t, c.admits(t, 3))

@@ -10,7 +10,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
 )
+
+// EventSyncRefused is audited (rate-limited) when a node that is not a
+// member asks to sync.
+const EventSyncRefused = "sync.refused"
 
 // streamTimeout bounds one whole exchange on either side.
 const streamTimeout = 2 * time.Minute
@@ -24,6 +29,10 @@ func (a *AntiEntropy) serve(s network.Stream) {
 	w := bufio.NewWriter(s)
 	if !a.cfg.Store.Members().IsMember(remote) {
 		a.log.Debug("refused sync from a non-member", "node", remote)
+		e := store.Event{Time: a.cfg.Now(), Type: EventSyncRefused, Node: string(remote), Message: "sync refused: not a member"}
+		if err := a.cfg.Store.AuditRemote(context.Background(), string(remote), e); err != nil {
+			a.log.Warn("audit failed", "err", err)
+		}
 		_ = writeFrame(w, frameError, []byte("not a member"))
 		_ = w.Flush()
 		return

@@ -85,10 +85,10 @@ func (c *Client) Peer(ctx context.Context, node string) (PeerDetail, error) {
 	return p, c.do(ctx, http.MethodGet, "/peers/"+url.PathEscape(node), nil, &p)
 }
 
-// AddPeer trusts the node a ticket names.
-func (c *Client) AddPeer(ctx context.Context, ticket string) (AddPeerResult, error) {
+// AddPeer trusts the node a ticket names with role ("" for a plain node).
+func (c *Client) AddPeer(ctx context.Context, ticket, role string) (AddPeerResult, error) {
 	var r AddPeerResult
-	return r, c.do(ctx, http.MethodPost, "/peers", jsonBody(AddPeer{Ticket: ticket}), &r)
+	return r, c.do(ctx, http.MethodPost, "/peers", jsonBody(AddPeer{Ticket: ticket, Role: role}), &r)
 }
 
 // SetSecret writes a new version of a secret for its targets.
@@ -144,15 +144,23 @@ func (c *Client) Sync(ctx context.Context, node string) (SyncResult, error) {
 	return r, c.do(ctx, http.MethodPost, "/sync", jsonBody(Sync{Node: node}), &r)
 }
 
-// Invite asks for a one-time invite ticket.
-func (c *Client) Invite(ctx context.Context, ttl string) (InviteResult, error) {
+// Invite asks for a one-time invite ticket giving role ("" for a plain
+// node).
+func (c *Client) Invite(ctx context.Context, ttl, role string) (InviteResult, error) {
 	var r InviteResult
-	return r, c.do(ctx, http.MethodPost, "/invites", jsonBody(Invite{TTL: ttl}), &r)
+	return r, c.do(ctx, http.MethodPost, "/invites", jsonBody(Invite{TTL: ttl, Role: role}), &r)
 }
 
-// PeerAction approves, ignores or revokes a node.
-func (c *Client) PeerAction(ctx context.Context, node, action, reason string) error {
-	return c.do(ctx, http.MethodPost, "/peers/"+url.PathEscape(node)+"/"+action, jsonBody(RevokePeer{Reason: reason}), nil)
+// PeerAction approves, ignores, revokes, promotes or demotes a node.
+func (c *Client) PeerAction(ctx context.Context, node, action string, req PeerAction) (PeerActionResult, error) {
+	var r PeerActionResult
+	return r, c.do(ctx, http.MethodPost, "/peers/"+url.PathEscape(node)+"/"+action, jsonBody(req), &r)
+}
+
+// LoginURL asks for a one-time login URL for the web UI.
+func (c *Client) LoginURL(ctx context.Context) (LoginURL, error) {
+	var r LoginURL
+	return r, c.do(ctx, http.MethodPost, "/ui/login", nil, &r)
 }
 
 func jsonBody(v any) io.Reader {

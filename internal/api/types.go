@@ -21,9 +21,21 @@ type Status struct {
 	UptimeSeconds float64     `json:"uptime_seconds"`
 	DataDir       string      `json:"data_dir"`
 	Web           string      `json:"web,omitempty"` // the web UI's URL, when it is on
+	// Role is this node's role in its own view: admin or node.
+	Role string `json:"role"`
+	// Revoked says who revoked this node, when and why; nil while it is
+	// not revoked.
+	Revoked       *Revocation `json:"revoked,omitempty"`
 	Counts        Counts      `json:"counts"`
 	Credentials   Credentials `json:"credentials"`
 	Gossip        Gossip      `json:"gossip"`
+}
+
+// Revocation says who revoked a node, when and why.
+type Revocation struct {
+	By     []string  `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Gossip is this node's GossipSub traffic since start.
@@ -42,13 +54,17 @@ type Counts struct {
 	Pending int            `json:"pending"`
 	Records map[string]int `json:"records"` // by kind
 	Rejects map[string]int `json:"rejects"` // since start, by reason
+	// Dropped counts gossip messages dropped before validation (from nodes
+	// that are not members, graylisted or throttled peers), by reason.
+	Dropped map[string]int `json:"dropped"`
 }
 
 // Peer is another node as this node knows it.
 type Peer struct {
 	NodeID       string     `json:"node_id"`
 	Hostname     string     `json:"hostname"`
-	State        string     `json:"state"` // member, pending, revoked, ignored
+	State        string     `json:"state"`          // member, pending, revoked, ignored
+	Role         string     `json:"role,omitempty"` // admin or node, for members
 	Online       bool       `json:"online"`
 	LastSeen     *time.Time `json:"last_seen,omitempty"`
 	FirstSeen    *time.Time `json:"first_seen,omitempty"`
@@ -115,12 +131,30 @@ type Interface struct {
 // AddPeer is the body of POST /api/v1/peers.
 type AddPeer struct {
 	Ticket string `json:"ticket"`
+	Role   string `json:"role,omitempty"` // admin or node (default node)
 }
 
 // AddPeerResult answers POST /api/v1/peers.
 type AddPeerResult struct {
-	NodeID string `json:"node_id"`
-	Added  bool   `json:"added"` // false: it was already trusted
+	NodeID   string `json:"node_id"`
+	Added    bool   `json:"added"`    // false: it was already trusted
+	Admitted bool   `json:"admitted"` // an admit was published (this node is an admin)
+	Role     string `json:"role"`
+	Joined   bool   `json:"joined,omitempty"` // an invite: this node joins the ticket's cluster
+}
+
+// PeerAction is the body of POST /api/v1/peers/{node}/{action}: approve
+// (with a role), ignore, revoke (with a reason), promote, demote.
+type PeerAction struct {
+	Role   string `json:"role,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PeerActionResult answers a peer action: the node it applied to.
+type PeerActionResult struct {
+	NodeID   string `json:"node_id"`
+	Hostname string `json:"hostname,omitempty"`
+	Action   string `json:"action"`
 }
 
 // Ticket is GET /api/v1/ticket.
@@ -274,16 +308,20 @@ type Credentials struct {
 
 // Invite is POST /api/v1/invites: a one-time invite ticket.
 type Invite struct {
-	TTL string `json:"ttl,omitempty"` // a Go duration, default 24h
+	TTL  string `json:"ttl,omitempty"`  // a Go duration, default 24h
+	Role string `json:"role,omitempty"` // the role it gives: admin or node (default node)
 }
 
 // InviteResult answers POST /api/v1/invites.
 type InviteResult struct {
 	Ticket  string    `json:"ticket"`
 	Expires time.Time `json:"expires"`
+	Role    string    `json:"role"`
 }
 
-// RevokePeer is the body of POST /api/v1/peers/{node}/revoke.
-type RevokePeer struct {
-	Reason string `json:"reason,omitempty"`
+// LoginURL answers POST /api/v1/ui/login: a one-time URL that signs a
+// browser in to the web UI.
+type LoginURL struct {
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
 }

@@ -96,7 +96,7 @@ func StartProcs(ctx context.Context, o ProcOptions) (*Procs, error) {
 			c.Stop()
 			return nil, err
 		}
-		if _, err := c.Nodes[0].Client.AddPeer(ctx, t.Ticket); err != nil {
+		if _, err := c.Nodes[0].Client.AddPeer(ctx, t.Ticket, "admin"); err != nil { // every node an admin: any writes for any
 			c.Stop()
 			return nil, err
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 func newInviteCmd(e *env) *cobra.Command {
-	var ttl string
+	var ttl, role string
 	var out output
 	cmd := &cobra.Command{
 		Use:   "invite",
@@ -15,13 +15,17 @@ func newInviteCmd(e *env) *cobra.Command {
 		Long: `invite prints a ticket carrying a one-time token (valid 24h by default). A new
 node joins with one command, "credmesh run INVITE" (or "peers add INVITE" on
 a running node): it presents the token, this node checks it (once only,
-before it expires) and publishes an admit record for it.`,
+before it expires) and publishes an admit record for it with the role
+the invite gives (--role, default node). Only an admin makes invites.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
-			res, err := e.client().Invite(cmd.Context(), ttl)
+			if err := checkRole(role); err != nil {
+				return err
+			}
+			res, err := e.client().Invite(cmd.Context(), ttl, role)
 			if err != nil {
 				return err
 			}
@@ -33,6 +37,7 @@ before it expires) and publishes an admit record for it.`,
 		},
 	}
 	cmd.Flags().StringVar(&ttl, "expires", "24h", "how long the invite stays valid")
+	cmd.Flags().StringVar(&role, "role", "node", "the role the new node gets: admin or node")
 	out.register(cmd)
 	return cmd
 }

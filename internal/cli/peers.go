@@ -16,34 +16,79 @@ func newPeersCmd(e *env) *cobra.Command {
 		Short: "List, add and inspect the nodes this node knows",
 	}
 	cmd.AddCommand(newPeersListCmd(e), newPeersAddCmd(e), newPeersShowCmd(e),
-		newPeerActionCmd(e, "approve", "Trust a pending node and admit it to the mesh"),
+		newPeerActionCmd(e, "approve", "Trust a pending node and admit it to the mesh (admins only)"),
 		newPeerActionCmd(e, "ignore", "Stop listing a pending node (it stays untrusted)"),
-		newPeerActionCmd(e, "revoke", "Revoke a node for good: a signed revoke that beats every admit"))
+		newPeerActionCmd(e, "revoke", "Revoke a node for good: a signed revoke that beats every admit (admins only)"),
+		newPeerActionCmd(e, "promote", "Make a member an admin (admins only)"),
+		newPeerActionCmd(e, "demote", "Make an admin a plain node (admins only)"))
 	return cmd
 }
 
+// checkRole refuses a --role that is neither admin nor node (a usage
+// error).
+func checkRole(role string) error {
+	if role != "admin" && role != "node" {
+		return usageError{fmt.Errorf("--role must be admin or node, not %q", role)}
+	}
+	return nil
+}
+
+var actionDone = map[string]string{"approve": "approved", "ignore": "ignored", "revoke": "revoked",
+	"promote": "promoted to admin", "demote": "demoted to node"}
+
 func newPeerActionCmd(e *env, action, short string) *cobra.Command {
-	var reason string
+	var req api.PeerAction
 	cmd := &cobra.Command{
 		Use:   action + " NODE",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.client().PeerAction(cmd.Context(), args[0], action, reason); err != nil {
+			if action == "approve" {
+				if err := checkRole(req.Role); err != nil {
+					return err
+				}
+			}
+			res, err := e.client().PeerAction(cmd.Context(), args[0], action, req)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s: %s done\n", args[0], action)
+			name := res.NodeID
+			if res.Hostname != "" {
+				name = res.Hostname + " (" + res.NodeID + ")"
+			}
+			fmt.Fprintf(e.stdout, "%s %s\n", actionDone[action], name)
 			return nil
 		},
 	}
-	if action == "revoke" {
-		cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the revoke record)")
+	switch action {
+	case "approve":
+		cmd.Flags().StringVar(&req.Role, "role", "node", "the role it gets: admin or node")
+	case "revoke":
+		cmd.Flags().StringVar(&req.Reason, "reason", "", "why (kept in the revoke record; at most 256 bytes)")
 		cmd.Long = `revoke publishes a signed revoke record. It is final: it beats every admit, past
 or future, survives restarts and partitions; every node stops accepting the
 node's records, meshing with it and accepting its connections, and flags
-every secret it could read or wrote as needing rotation.`
+every secret it could read or wrote as needing rotation. What the node signed
+that this node has seen stands (the revoke pins it); nothing else it signed,
+before or after, ever counts. Revoke a compromised admin from two admins: an
+admin revoked by one admin can take that one down with it by revoking it
+back. Only an admin revokes.`
+	case "demote":
+		cmd.Long = `demote publishes an admit of the node with the role node. What it signed as an
+admin that this node has seen stands (the demotion pins it); anything else
+it signed as an admin stops counting while it is a node.`
 	}
 	return cmd
+}
+
+// exactArgs wants n positional arguments; anything else is a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }
 
 func newPeersListCmd(e *env) *cobra.Command {
@@ -63,9 +108,9 @@ func newPeersListCmd(e *env) *cobra.Command {
 			if out.json() {
 				return writeJSON(e.stdout, ps)
 			}
-			rows := [][]string{{"NODE", "HOSTNAME", "STATE", "ONLINE", "LAST SEEN", "AGE RECIPIENT"}}
+			rows := [][]string{{"NODE", "HOSTNAME", "STATE", "ROLE", "ONLINE", "LAST SEEN", "AGE RECIPIENT"}}
 			for _, p := range ps.Peers {
-				rows = append(rows, []string{shortID(p.NodeID), dash(p.Hostname), p.State, yesNo(p.Online),
+				rows = append(rows, []string{shortID(p.NodeID), dash(p.Hostname), p.State, dash(p.Role), yesNo(p.Online),
 					ago(p.LastSeen), shortRecipient(p.AgeRecipient)})
 			}
 			return table(e.stdout, rows)
@@ -76,26 +121,39 @@ func newPeersListCmd(e *env) *cobra.Command {
 }
 
 func newPeersAddCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var role string
+	cmd := &cobra.Command{
 		Use:   "add TICKET",
 		Short: "Trust the node a ticket names, admit it to the mesh and dial it",
-		Long: `add trusts the node named by TICKET (remembered across restarts), publishes
-a signed admit record so that every node trusting this one trusts it too,
-and dials it. This node's own ticket is refused.`,
-		Args: cobra.ExactArgs(1),
+		Long: `add trusts the node named by TICKET with a role (remembered across restarts)
+and dials it. On an admin it also publishes a signed admit record, so that
+every node trusting this one trusts it too; a plain node trusts it here only.
+An invite ticket joins its inviter's cluster instead. This node's own ticket
+and a revoked node's are refused.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := e.client().AddPeer(cmd.Context(), args[0])
+			if err := checkRole(role); err != nil {
+				return err
+			}
+			res, err := e.client().AddPeer(cmd.Context(), args[0], role)
 			if err != nil {
 				return err
 			}
-			if res.Added {
-				fmt.Fprintf(e.stdout, "added %s\n", res.NodeID)
-			} else {
+			switch {
+			case !res.Added:
 				fmt.Fprintf(e.stdout, "%s was already trusted\n", res.NodeID)
+			case res.Joined:
+				fmt.Fprintf(e.stdout, "joining %s's cluster (presenting the invite)\n", res.NodeID)
+			case res.Admitted:
+				fmt.Fprintf(e.stdout, "added %s as %s; admit published\n", res.NodeID, res.Role)
+			default:
+				fmt.Fprintf(e.stdout, "added %s as %s, trusted here only: this node is not an admin, so it admits nobody\n", res.NodeID, res.Role)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&role, "role", "node", "the role it gets: admin or node")
+	return cmd
 }
 
 func newPeersShowCmd(e *env) *cobra.Command {
@@ -127,6 +185,7 @@ func writePeer(e *env, p api.PeerDetail) error {
 		{"node id", p.NodeID},
 		{"hostname", dash(p.Hostname)},
 		{"state", p.State},
+		{"role", dash(p.Role)},
 		{"online", yesNo(p.Online)},
 		{"last seen", ago(p.LastSeen)},
 		{"age recipient", dash(p.AgeRecipient)},

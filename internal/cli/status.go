@@ -30,9 +30,14 @@ func newStatusCmd(e *env) *cobra.Command {
 				return writeJSON(e.stdout, s)
 			}
 			uptime := time.Duration(s.UptimeSeconds * float64(time.Second)).Round(time.Second)
+			role := s.Role
+			if r := s.Revoked; r != nil {
+				role = fmt.Sprintf("REVOKED by %s at %s: %s", strings.Join(r.By, ", "), r.At.Format(time.RFC3339), dash(r.Reason))
+			}
 			return table(e.stdout, [][]string{
 				{"node id", s.NodeID},
 				{"hostname", s.Hostname},
+				{"role", role},
 				{"age recipient", s.AgeRecipient},
 				{"version", s.Version},
 				{"uptime", uptime.String()},
@@ -40,6 +45,8 @@ func newStatusCmd(e *env) *cobra.Command {
 				{"web UI", dash(s.Web)},
 				{"peers", fmt.Sprintf("%d members (%d online), %d pending", s.Counts.Members, s.Counts.Online, s.Counts.Pending)},
 				{"records", recordCounts(s.Counts.Records)},
+				{"refused", recordCounts(s.Counts.Rejects)},
+				{"dropped unseen", recordCounts(s.Counts.Dropped)},
 				{"credentials", credentialsText(s.Credentials)},
 				{"audit events", fmt.Sprint(s.Counts.Events)},
 			})

@@ -52,7 +52,8 @@ type Gossip struct {
 	lastFlush     time.Time
 	lastMembers   *record.Members // membership at the last tick
 	lastDialScan  time.Time
-	workers       sync.WaitGroup // hello exchanges and dials in flight
+	noticed       map[peer.ID]time.Time // when each revoked peer was last told
+	workers       sync.WaitGroup        // hello exchanges and dials in flight
 }
 
 var (
@@ -113,6 +114,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.self = record.NodeID(g.cfg.Identity.NodeID.String())
 	g.live = map[record.NodeID]*liveness{}
 	g.dials = map[peer.ID]*dialState{}
+	g.noticed = map[peer.ID]time.Time{}
 	g.bwc = metrics.NewBandwidthCounter()
 	st := g.cfg.Store
 	h, err := newHost(g.cfg, &gater{isRevoked: func(p peer.ID) bool {
@@ -138,7 +140,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		g.scoresMu.Lock()
 		g.scores = s
 		g.scoresMu.Unlock()
-	}, tracer{st})
+	}, tracer{st}, g.inspectRPC)
 	if err != nil {
 		return err
 	}
@@ -153,6 +155,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	}
 	h.SetStreamHandler(helloProtocol, g.handleHello)
 	h.SetStreamHandler(inviteProtocol, g.handleClaim)
+	h.SetStreamHandler(revokedProtocol, g.handleRevoked)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			_ = g.ref.Cast(connected{p: c.RemotePeer(), inbound: c.Stat().Direction == network.DirInbound})
@@ -225,9 +228,11 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 			m.Reply <- err
 		}
 	case AddPeer:
-		m.Reply <- g.addPeer(ctx, m.Ticket)
+		m.Reply <- g.addPeer(ctx, m.Ticket, m.Role, m.Join)
 	case Approve:
-		m.Reply <- g.approve(ctx, m.Node)
+		m.Reply <- g.approve(ctx, m.Node, m.Role)
+	case SetRole:
+		m.Reply <- g.setRole(ctx, m.Node, m.Role)
 	case Revoke:
 		m.Reply <- g.revoke(ctx, m.Node, m.Reason)
 	case claimed:

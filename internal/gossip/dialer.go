@@ -35,6 +35,9 @@ func (g *Gossip) dialDue(ctx context.Context, now time.Time) {
 	}
 	g.lastDialScan = now
 	members := g.cfg.Store.Members()
+	if members.IsRevoked(g.self) {
+		return // every member hangs up on it
+	}
 	for _, id := range members.List() {
 		if id == g.self {
 			continue

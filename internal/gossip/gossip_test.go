@@ -205,11 +205,11 @@ func TestHeartbeatScaling(t *testing.T) {
 		members int
 		want    time.Duration
 	}{{1, 10 * time.Second}, {10, 10 * time.Second}, {40, 20 * time.Second}, {90, 30 * time.Second}} {
-		var admits []record.Edge
+		var admits []record.AdmitRec
 		for i := 1; i < tc.members; i++ {
-			admits = append(admits, record.Edge{Author: self, Subject: record.NodeID(rune('a' + i))})
+			admits = append(admits, record.AdmitRec{ID: record.ID{byte(i)}, Author: self, Subject: record.NodeID(rune('a' + i)), Role: record.RoleNode})
 		}
-		m := record.ComputeMembers(self, nil, admits, nil)
+		m := record.ComputeMembers(record.MembershipInput{Self: self, Founder: true, Admits: admits})
 		if got := scaledInterval(10*time.Second, m.Len()); got != tc.want {
 			t.Errorf("%d members: interval %v, want %v", tc.members, got, tc.want)
 		}

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -56,7 +57,14 @@ func (g *Gossip) membershipChanged(ctx context.Context) {
 	m := g.cfg.Store.Members()
 	prev := g.lastMembers
 	g.lastMembers = m
-	if prev == nil || prev == m {
+	if prev == m {
+		return
+	}
+	if r, ok := m.Revocation(g.self); ok && (prev == nil || !prev.IsRevoked(g.self)) {
+		g.log.Warn("this node was revoked: the mesh refuses its records and connections, and it refuses every write",
+			"by", fmt.Sprint(r.By), "at", r.At.UTC().Format(time.RFC3339), "reason", r.Reason)
+	}
+	if prev == nil {
 		return
 	}
 	g.dropRevoked()
@@ -73,6 +81,9 @@ func (g *Gossip) membershipChanged(ctx context.Context) {
 }
 
 func (g *Gossip) sendHeartbeat(ctx context.Context) {
+	if g.cfg.Store.Members().IsRevoked(g.self) {
+		return // nobody listens
+	}
 	latest, err := g.cfg.Store.LatestSeq(ctx, g.self)
 	if err != nil {
 		g.log.Warn("heartbeat: read latest sequence", "err", err)

@@ -96,7 +96,8 @@ const (
 // newPubSub starts GossipSub for the host: our own envelope signatures
 // (pubsub's are off), content message IDs, peer scoring with invalid
 // messages penalised, and only members in the mesh.
-func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(peer.ID) bool, inspect func(map[peer.ID]float64), tr pubsub.RawTracer) (*pubsub.PubSub, error) {
+func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(peer.ID) bool, inspect func(map[peer.ID]float64),
+	tr pubsub.RawTracer, rpcs func(peer.ID, *pubsub.RPC) error) (*pubsub.PubSub, error) {
 	scoreParams := &pubsub.PeerScoreParams{
 		SkipAtomicValidation: true,
 		AppSpecificScore: func(p peer.ID) float64 {
@@ -142,6 +143,7 @@ func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(pee
 		pubsub.WithGossipSubParams(gossipParams()),
 		pubsub.WithValidateQueueSize(1024),
 		pubsub.WithRawTracer(tr),
+		pubsub.WithAppSpecificRpcInspector(rpcs),
 	}
 	if inspect != nil {
 		opts = append(opts, pubsub.WithPeerScoreInspect(inspect, scoreInspectEvery))

@@ -12,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
@@ -30,6 +32,10 @@ const helloTimeout = 10 * time.Second
 // onConnected starts the hello exchange on connections this node dialled
 // (the other side answers in handleHello).
 func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
+	if g.cfg.Store.Members().IsRevoked(record.NodeID(p.String())) {
+		g.onRevokedConnected(ctx, p)
+		return
+	}
 	if d := g.dials[p]; d != nil {
 		d.backoff, d.next = 0, time.Time{}
 	}
@@ -123,10 +129,9 @@ func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote
 	}
 	members := g.cfg.Store.Members()
 	if members.IsRevoked(id) {
-		_ = g.h.Network().ClosePeer(p)
 		return errors.New("revoked")
 	}
-	if err := g.cfg.Store.NotePeer(ctx, g.now(), id, body, remote); err != nil {
+	if err := g.cfg.Store.NotePeer(ctx, g.now(), id, body, remote, sourceOf(remote)); err != nil {
 		return err
 	}
 	if !members.IsMember(id) {
@@ -137,6 +142,19 @@ func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote
 	_ = g.ref.Cast(heard{id: id})
 	g.cfg.Sink.Pull(id)
 	return nil
+}
+
+// sourceOf is the address part of a multiaddr (an IP, or the whole
+// multiaddr when it has none), what remote limits count by.
+func sourceOf(addr string) string {
+	a, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, err := manet.ToIP(a); err == nil {
+		return ip.String()
+	}
+	return addr
 }
 
 func writeFrame(w io.Writer, b []byte) error {

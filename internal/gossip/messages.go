@@ -50,23 +50,37 @@ type PublishEphemeral struct {
 	Reply chan<- error
 }
 
-// AddPeer trusts the node a ticket names, admits it for the mesh (an admit
-// record) and dials it. The reply is nil, or why not.
+// AddPeer trusts the node a ticket names and dials it. With Join (a
+// ticket or invite given to run, or any invite) this node joins the
+// ticket's cluster: the node is trusted as an admin and nothing is
+// published. Otherwise it is trusted with Role and, when this node is an
+// admin, admitted for the mesh (an admit record).
 type AddPeer struct {
 	Ticket identity.Ticket
+	Role   record.Role
+	Join   bool
 	Reply  chan<- AddPeerResult
 }
 
 // AddPeerResult answers AddPeer.
 type AddPeerResult struct {
-	NodeID record.NodeID
-	Added  bool // false when it was already trusted
-	Err    error
+	NodeID   record.NodeID
+	Added    bool // false when it was already trusted
+	Admitted bool // an admit was published
+	Err      error
 }
 
-// Approve trusts a pending node and publishes an admit for it.
+// Approve trusts a pending node with Role and publishes an admit for it.
 type Approve struct {
 	Node  record.NodeID
+	Role  record.Role
+	Reply chan<- error
+}
+
+// SetRole promotes (RoleAdmin) or demotes (RoleNode) a member.
+type SetRole struct {
+	Node  record.NodeID
+	Role  record.Role
 	Reply chan<- error
 }
 
@@ -135,5 +149,6 @@ func (dialDone) gossipMsg()         {}
 func (found) gossipMsg()            {}
 func (Approve) gossipMsg()          {}
 func (Revoke) gossipMsg()           {}
+func (SetRole) gossipMsg()          {}
 func (claimed) gossipMsg()          {}
 func (claimDone) gossipMsg()        {}

@@ -49,6 +49,35 @@ func (g *Gossip) auditReject(ctx context.Context, r store.Rejection) {
 	g.log.Debug("rejected message", "reason", r.Reason, "from", r.From, "author", r.Author)
 }
 
+// inspectRPC sees every RPC before pubsub does anything with it, and
+// counts the messages it is about to drop unseen by the validator: from
+// peers that are not members (filtered out of the topic) or whose score
+// fell below the graylist threshold (ignored). It never refuses anything.
+func (g *Gossip) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
+	n := len(rpc.GetPublish())
+	if n == 0 {
+		return nil
+	}
+	reason := ""
+	switch {
+	case !g.isMember(from):
+		reason = "not a member"
+	default:
+		g.scoresMu.Lock()
+		sc, ok := g.scores[from]
+		g.scoresMu.Unlock()
+		if ok && sc < graylistThreshold {
+			reason = "graylisted peer"
+		}
+	}
+	for range n {
+		if reason != "" {
+			g.cfg.Store.CountDrop(reason)
+		}
+	}
+	return nil
+}
+
 // receiveBatch is how many records the receiver applies per transaction.
 const receiveBatch = 256
 

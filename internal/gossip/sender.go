@@ -74,6 +74,9 @@ func (g *Gossip) nodeRecord() record.Node {
 // about itself changed (it always does at start: the start time). It is
 // sent to peers by the hello exchange and anti-entropy.
 func (g *Gossip) publishNodeRecord(ctx context.Context) error {
+	if g.cfg.Store.Members().IsRevoked(g.self) {
+		return nil // a revoked node's records count nowhere, its own store included
+	}
 	want := g.nodeRecord()
 	cur, ok, err := g.cfg.Store.Latest(ctx, record.KindNode, string(g.self))
 	if err != nil {
@@ -100,9 +103,11 @@ func sameNode(a, b record.Node) bool {
 // ErrOwnTicket is returned when a node is given its own ticket.
 var ErrOwnTicket = errors.New("that is this node's own ticket")
 
-// addPeer trusts the ticket's node, publishes an admit record for it the
-// first time, and dials it.
-func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
+// addPeer trusts the ticket's node and dials it. Joining (see AddPeer),
+// it is trusted as an admin and nothing is published; otherwise it is
+// trusted with role and, when this node is an admin, an admit is
+// published for it the first time.
+func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket, role record.Role, join bool) AddPeerResult {
 	info, err := t.AddrInfo()
 	if err != nil {
 		return AddPeerResult{Err: err}
@@ -111,14 +116,23 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
 	if info.ID == g.h.ID() {
 		return AddPeerResult{NodeID: id, Err: ErrOwnTicket}
 	}
-	if g.cfg.Store.Members().IsRevoked(id) {
-		return AddPeerResult{NodeID: id, Err: fmt.Errorf("%s is revoked; a revocation is final", id)}
+	m := g.cfg.Store.Members()
+	if m.IsRevoked(id) {
+		return AddPeerResult{NodeID: id, Err: fmt.Errorf("%s is %w", id, ErrRevoked)}
+	}
+	if m.IsRevoked(g.self) {
+		return AddPeerResult{NodeID: id, Err: ErrSelfRevoked}
 	}
 	var addrs []string
 	for _, a := range t.Addrs {
 		addrs = append(addrs, a.String())
 	}
-	added, err := g.cfg.Store.AddTrust(ctx, g.now(), id, store.TrustTicket, addrs)
+	join = join || t.IsInvite()
+	trust := store.Trusted{NodeID: id, Source: store.TrustTicket, Role: role, Addrs: addrs}
+	if join {
+		trust.Source, trust.Role = store.TrustJoin, record.RoleAdmin
+	}
+	added, err := g.cfg.Store.AddTrust(ctx, g.now(), trust)
 	if err != nil {
 		return AddPeerResult{NodeID: id, Err: err}
 	}
@@ -127,21 +141,31 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket) AddPeerResult {
 			return AddPeerResult{NodeID: id, Err: err}
 		}
 	}
-	if added {
-		admit := record.Admit{Subject: t.PublicKey, Source: record.AdmitTicket, Addrs: addrs}
+	res := AddPeerResult{NodeID: id, Added: added}
+	if added && !join && m.IsAdmin(g.self) {
+		admit := record.Admit{Subject: t.PublicKey, Source: record.AdmitTicket, Addrs: addrs, Role: trust.Role}
 		if _, err := g.publishRecord(ctx, record.KindAdmit, admit.Encode()); err != nil {
 			return AddPeerResult{NodeID: id, Err: fmt.Errorf("publish admit: %w", err)}
 		}
-		g.log.Info("peer added", "node", id, "addrs", strings.Join(addrs, " "))
-		_ = g.cfg.Store.AddEvent(ctx, store.Event{Time: g.now(), Type: "peer.added", Node: string(id),
-			Message: "peer added by ticket; admit published"})
+		res.Admitted = true
+	}
+	if added {
+		how := "joined its cluster"
+		switch {
+		case res.Admitted:
+			how = "added by ticket as " + trust.Role.String() + "; admit published"
+		case !join:
+			how = "added by ticket as " + trust.Role.String() + "; trusted here only (this node is not an admin, so it admits nobody)"
+		}
+		g.log.Info("peer added", "node", id, "role", trust.Role, "join", join, "addrs", strings.Join(addrs, " "))
+		_ = g.cfg.Store.AddEvent(ctx, store.Event{Time: g.now(), Type: "peer.added", Node: string(id), Message: how})
 	}
 	g.h.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.PermanentAddrTTL)
 	if t.IsInvite() && g.connectedTo(info.ID) {
 		g.presentClaim(ctx, info.ID)
 	}
 	g.dialNow(info.ID)
-	return AddPeerResult{NodeID: id, Added: added}
+	return res
 }
 
 // stats reports traffic and liveness.

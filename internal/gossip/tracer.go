@@ -19,6 +19,22 @@ var _ pubsub.RawTracer = tracer{}
 
 func (t tracer) DuplicateMessage(*pubsub.Message) { t.st.CountRejection(record.ReasonDuplicate) }
 
+// RejectMessage counts messages pubsub drops on its own before the
+// validator runs (a full validation queue, throttling, a blacklisted
+// peer); verdicts of the validator itself are audited there.
+func (t tracer) RejectMessage(_ *pubsub.Message, reason string) {
+	switch reason {
+	case pubsub.RejectValidationFailed, pubsub.RejectValidationIgnored, pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature,
+		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectInvalidSignature, pubsub.RejectSelfOrigin:
+		return
+	}
+	t.st.CountDrop(reason)
+}
+
+// ThrottlePeer counts an RPC whose messages pubsub ignored because the
+// peer's score is below the publish threshold.
+func (t tracer) ThrottlePeer(peer.ID) { t.st.CountDrop("throttled peer") }
+
 func (tracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (tracer) OnClosedOutboundStream(peer.ID)                       {}
 func (tracer) AddPeer(peer.ID, protocol.ID)                         {}
@@ -29,8 +45,6 @@ func (tracer) Graft(peer.ID, string)                                {}
 func (tracer) Prune(peer.ID, string)                                {}
 func (tracer) ValidateMessage(*pubsub.Message)                      {}
 func (tracer) DeliverMessage(*pubsub.Message)                       {}
-func (tracer) RejectMessage(*pubsub.Message, string)                {}
-func (tracer) ThrottlePeer(peer.ID)                                 {}
 func (tracer) RecvRPC(*pubsub.RPC)                                  {}
 func (tracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
 func (tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}

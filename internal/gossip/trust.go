@@ -30,8 +30,34 @@ const (
 	EventJoined        = "invite.accepted"
 )
 
-// ErrSelf refuses operations on this node itself.
-var ErrSelf = errors.New("that is this node itself")
+// Refusals of trust operations, for the caller to map to its errors.
+var (
+	// ErrSelf refuses operations on this node itself.
+	ErrSelf = errors.New("that is this node itself")
+	// ErrNotAdmin refuses what only an admin may do.
+	ErrNotAdmin = errors.New("this node is not an admin")
+	// ErrSelfRevoked refuses every write of a node that was revoked.
+	ErrSelfRevoked = errors.New("this node was revoked")
+	// ErrRevoked refuses trusting a revoked node: a revocation is final.
+	ErrRevoked = errors.New("revoked; a revocation is final")
+	// ErrNotMember refuses a role change of a node that is not a member.
+	ErrNotMember = errors.New("not a member")
+)
+
+// Audit event types of role changes.
+const (
+	EventPeerPromoted = "peer.promoted"
+	EventPeerDemoted  = "peer.demoted"
+)
+
+// auditRemote audits what a remote node triggered, through the store's
+// remote limiter.
+func (g *Gossip) auditRemote(ctx context.Context, typ string, node record.NodeID, msg string) {
+	e := store.Event{Time: g.now(), Type: typ, Node: string(node), Message: msg}
+	if err := g.cfg.Store.AuditRemote(ctx, string(node), e); err != nil && ctx.Err() == nil {
+		g.log.Warn("audit failed", "type", typ, "err", err)
+	}
+}
 
 func (g *Gossip) audit(ctx context.Context, typ string, node record.NodeID, msg string) {
 	if err := g.cfg.Store.AddEvent(ctx, store.Event{Time: g.now(), Type: typ, Node: string(node), Message: msg}); err != nil && ctx.Err() == nil {
@@ -39,56 +65,108 @@ func (g *Gossip) audit(ctx context.Context, typ string, node record.NodeID, msg 
 	}
 }
 
-// approve trusts a pending node and admits it for the mesh.
-func (g *Gossip) approve(ctx context.Context, id record.NodeID) error {
-	if id == g.self {
+// mayAdminister refuses trust operations of a node that is not an admin,
+// or was revoked, and operations on the node itself.
+func (g *Gossip) mayAdminister(id record.NodeID) error {
+	m := g.cfg.Store.Members()
+	switch {
+	case m.IsRevoked(g.self):
+		return ErrSelfRevoked
+	case !m.IsAdmin(g.self):
+		return ErrNotAdmin
+	case id == g.self:
 		return ErrSelf
+	}
+	return nil
+}
+
+// approve trusts a pending node with a role and admits it for the mesh.
+func (g *Gossip) approve(ctx context.Context, id record.NodeID, role record.Role) error {
+	if err := g.mayAdminister(id); err != nil {
+		return err
 	}
 	pub, err := record.PublicKeyOf(id)
 	if err != nil {
 		return err
 	}
 	if g.cfg.Store.Members().IsRevoked(id) {
-		return fmt.Errorf("%s is revoked; a revocation is final", id)
+		return fmt.Errorf("%s is %w", id, ErrRevoked)
 	}
 	var addrs []string
 	if p, ok, err := g.cfg.Store.Peer(ctx, id); err == nil && ok {
 		addrs = append(addrs, p.Addrs...)
 	}
-	added, err := g.cfg.Store.AddTrust(ctx, g.now(), id, store.TrustApprove, addrs)
-	if err != nil {
+	if _, err := g.cfg.Store.AddTrust(ctx, g.now(), store.Trusted{NodeID: id, Source: store.TrustApprove, Role: role, Addrs: addrs}); err != nil {
 		return err
 	}
-	if added {
-		admit := record.Admit{Subject: pub, Source: record.AdmitApprove, Addrs: addrs}
-		if _, err := g.publishRecord(ctx, record.KindAdmit, admit.Encode()); err != nil {
-			return fmt.Errorf("publish admit: %w", err)
-		}
+	admit := record.Admit{Subject: pub, Source: record.AdmitApprove, Addrs: addrs, Role: role}
+	if _, err := g.publishRecord(ctx, record.KindAdmit, admit.Encode()); err != nil {
+		return fmt.Errorf("publish admit: %w", err)
 	}
-	g.log.Info("pending node approved", "node", id)
-	g.audit(ctx, EventPeerApproved, id, "approved; admit published")
+	g.log.Info("pending node approved", "node", id, "role", role)
+	g.audit(ctx, EventPeerApproved, id, "approved as "+role.String()+"; admit published")
 	if p, err := peer.Decode(string(id)); err == nil {
 		g.dialNow(p)
 	}
 	return nil
 }
 
-// revoke publishes a revoke record for id.
-func (g *Gossip) revoke(ctx context.Context, id record.NodeID, reason string) error {
-	if id == g.self {
-		return ErrSelf
+// setRole promotes or demotes a member: an admit with the new role. A
+// demotion pins what the node signed as an admin that counts here, so
+// that stands and nothing it signs as a node does.
+func (g *Gossip) setRole(ctx context.Context, id record.NodeID, role record.Role) error {
+	if err := g.mayAdminister(id); err != nil {
+		return err
+	}
+	m := g.cfg.Store.Members()
+	if !m.IsMember(id) {
+		return fmt.Errorf("%s is %w", id, ErrNotMember)
 	}
 	pub, err := record.PublicKeyOf(id)
 	if err != nil {
 		return err
 	}
-	if len(reason) > 256 {
-		reason = reason[:256]
+	admit := record.Admit{Subject: pub, Source: record.AdmitRole, Role: role}
+	if role == record.RoleNode {
+		if admit.Pin, err = g.cfg.Store.Pin(ctx, id); err != nil {
+			return err
+		}
 	}
-	if _, err := g.publishRecord(ctx, record.KindRevoke, record.Revoke{Subject: pub, Reason: reason}.Encode()); err != nil {
+	if _, err := g.publishRecord(ctx, record.KindAdmit, admit.Encode()); err != nil {
+		return fmt.Errorf("publish admit: %w", err)
+	}
+	typ, verb := EventPeerPromoted, "promoted to admin"
+	if role == record.RoleNode {
+		typ, verb = EventPeerDemoted, "demoted to node"
+	}
+	g.log.Info("member "+verb, "node", id)
+	g.audit(ctx, typ, id, verb+" by this node")
+	return nil
+}
+
+// MaxRevokeReason caps the reason an operator gives a revoke, in bytes
+// (cut at a character boundary).
+const MaxRevokeReason = 256
+
+// revoke publishes a revoke record for id, pinning what of its records
+// count here.
+func (g *Gossip) revoke(ctx context.Context, id record.NodeID, reason string) error {
+	if err := g.mayAdminister(id); err != nil {
+		return err
+	}
+	pub, err := record.PublicKeyOf(id)
+	if err != nil {
+		return err
+	}
+	reason = record.TruncateText(reason, MaxRevokeReason)
+	pin, err := g.cfg.Store.Pin(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := g.publishRecord(ctx, record.KindRevoke, record.Revoke{Subject: pub, Reason: reason, Pin: pin}.Encode()); err != nil {
 		return fmt.Errorf("publish revoke: %w", err)
 	}
-	g.log.Info("node revoked", "node", id, "reason", reason)
+	g.log.Info("node revoked", "node", id, "reason", reason, "pinned", len(pin))
 	g.audit(ctx, EventPeerRevoked, id, "revoked by this node: "+reason)
 	g.dropRevoked()
 	return nil
@@ -205,16 +283,21 @@ func (g *Gossip) handleClaim(s network.Stream) {
 
 func (g *Gossip) onClaim(ctx context.Context, claimant record.NodeID, token []byte, addrs []string) error {
 	if g.cfg.Store.Members().IsRevoked(claimant) {
-		g.audit(ctx, EventInviteRefused, claimant, "invite presented by a revoked node")
+		g.auditRemote(ctx, EventInviteRefused, claimant, "invite presented by a revoked node")
 		return errors.New("revoked")
 	}
-	if err := g.cfg.Store.UseInvite(ctx, g.now(), token, claimant, addrs); err != nil {
+	if err := g.mayAdminister(claimant); err != nil {
+		g.auditRemote(ctx, EventInviteRefused, claimant, "invite refused: "+err.Error())
+		return errors.New("the inviter can no longer admit anyone: " + err.Error())
+	}
+	role, err := g.cfg.Store.UseInvite(ctx, g.now(), token, claimant, addrs)
+	if err != nil {
 		why := strings.TrimPrefix(err.Error(), "use invite: ")
-		g.audit(ctx, EventInviteRefused, claimant, "invite refused: "+why)
+		g.auditRemote(ctx, EventInviteRefused, claimant, "invite refused: "+why)
 		return errors.New(why)
 	}
 	pub, _ := record.PublicKeyOf(claimant)
-	admit := record.Admit{Subject: pub, Source: record.AdmitInvite, Addrs: addrs}
+	admit := record.Admit{Subject: pub, Source: record.AdmitInvite, Addrs: addrs, Role: role}
 	if _, err := g.publishRecord(ctx, record.KindAdmit, admit.Encode()); err != nil {
 		return fmt.Errorf("publish admit: %w", err)
 	}

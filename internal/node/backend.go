@@ -42,6 +42,10 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	for r, v := range n.store.RejectCounts() {
 		c.Rejects[string(r)] = int(v)
 	}
+	c.Dropped = map[string]int{}
+	for r, v := range n.store.DropCounts() {
+		c.Dropped[r] = int(v)
+	}
 	gs, err := n.GossipStats(ctx)
 	if err != nil {
 		return api.Status{}, err
@@ -52,7 +56,19 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	if !cs.OK {
 		creds.State = "degraded"
 	}
+	m := n.store.Members()
+	role := m.Role(n.self).String()
+	var revoked *api.Revocation
+	if r, ok := m.Revocation(n.self); ok {
+		role = "revoked"
+		revoked = &api.Revocation{At: r.At.UTC(), Reason: r.Reason}
+		for _, id := range r.By {
+			revoked.By = append(revoked.By, string(id))
+		}
+	}
 	return api.Status{
+		Role:          role,
+		Revoked:       revoked,
 		Web:           n.WebURL(),
 		Credentials:   creds,
 		NodeID:        string(n.self),

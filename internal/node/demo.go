@@ -96,7 +96,7 @@ func Demo(ctx context.Context, out io.Writer, log *slog.Logger) (err error) {
 		if err != nil {
 			return err
 		}
-		if _, err := nodes[0].AddPeer(ctx, t.Ticket); err != nil {
+		if _, err := nodes[0].AddPeer(ctx, t.Ticket, "node"); err != nil {
 			return err
 		}
 	}
@@ -106,9 +106,14 @@ func Demo(ctx context.Context, out io.Writer, log *slog.Logger) (err error) {
 	if err := sampleSecret(ctx, nodes); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nthe mesh is up; a sample secret \"demo-password\" was written by alpha for bravo and shared with charlie:")
+	fmt.Fprintln(out, "\nthe mesh is up; alpha is the admin, bravo and charlie plain nodes; a sample secret \"demo-password\" was written by alpha for bravo and shared with charlie.")
+	fmt.Fprintln(out, "web UIs (each login URL works once, within an hour; `credmesh --data-dir DIR ui` prints a new one):")
 	for i, d := range demoNames {
-		fmt.Fprintf(out, "  %-8s %s   credentials in %s\n", d.name, nodes[i].WebURL(), filepath.Join(dir, d.name, "credentials"))
+		login, err := nodes[i].LoginURL(time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %-8s %s\n           credentials in %s\n", d.name, login.URL, filepath.Join(dir, d.name, "credentials"))
 	}
 	fmt.Fprintf(out, "\ntry: credmesh --data-dir %s secret list\n", filepath.Join(dir, "alpha"))
 	fmt.Fprintln(out, "press Ctrl-C to stop and clean up")

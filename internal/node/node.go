@@ -42,6 +42,7 @@ type Node struct {
 	credRef   actor.Ref[credwriter.Msg]
 	metrics   *web.Metrics
 	web       *web.WebServer
+	guard     *web.Guard
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
@@ -187,7 +188,8 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 	if _, err = actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
 		return err
 	}
-	a := &web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store, Log: n.log.With("component", "api")}
+	a := &web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store, Log: n.log.With("component", "api"),
+		Login: n.LoginURL}
 	apiHandler := a.Handler()
 	if !n.cfg.NoWeb {
 		if err := n.spawnWeb(sup, a, apiHandler); err != nil {
@@ -204,16 +206,15 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 }
 
 // spawnWeb builds the web UI: the pages, the API and /metrics behind the
-// guard (a token when the address is not loopback-only).
+// guard, which asks every request, loopback included, for the token in
+// web.token or a session from a login URL.
 func (n *Node) spawnWeb(sup *actor.Supervisor, a *web.API, apiHandler http.Handler) error {
-	token := ""
-	if !web.IsLoopback(n.cfg.Web) {
-		var err error
-		if token, err = web.LoadOrCreateToken(n.cfg.DataDir); err != nil {
-			return fmt.Errorf("web token: %w", err)
-		}
+	token, err := web.LoadOrCreateToken(n.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("web token: %w", err)
 	}
-	guard := web.NewGuard(n.cfg.Web, token, webHosts(n.cfg.Web, n.hostname)...)
+	guard := web.NewGuard(n.cfg.Web, token, n.cfg.Now, webHosts(n.cfg.Web, n.hostname)...)
+	n.guard = guard
 	ui := &web.UI{API: a, Guard: guard, Now: n.cfg.Now, Log: n.log.With("component", "web")}
 	h, err := ui.Handler(apiHandler, n.metrics.Handler())
 	if err != nil {
@@ -229,7 +230,7 @@ func (n *Node) spawnWeb(sup *actor.Supervisor, a *web.API, apiHandler http.Handl
 // write the ticket file, audit and log the start.
 func (n *Node) onReady(ctx context.Context, tickets []identity.Ticket) {
 	for _, t := range tickets {
-		if _, err := n.addPeer(ctx, t); err != nil && !errors.Is(err, gossip.ErrOwnTicket) {
+		if _, err := n.addPeer(ctx, t, record.RoleAdmin, true); err != nil && !errors.Is(err, gossip.ErrOwnTicket) {
 			n.log.Warn("ticket given to run not added", "err", err)
 		}
 	}

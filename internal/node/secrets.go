@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
@@ -24,6 +25,25 @@ const (
 	EventSecretShared  = "secret.shared"
 	EventSecretDeleted = "secret.deleted"
 )
+
+// errSelfRevoked refuses every write of a revoked node.
+var errSelfRevoked = fmt.Errorf("%w: this node was revoked; it can write nothing", api.ErrForbidden)
+
+// mayWrite refuses writes of a node that was revoked, saying by whom.
+func (n *Node) mayWrite() error {
+	if r, ok := n.store.Members().Revocation(n.self); ok {
+		return fmt.Errorf("%w (revoked by %s at %s: %s)", errSelfRevoked, joinIDs(r.By), r.At.UTC().Format(time.RFC3339), r.Reason)
+	}
+	return nil
+}
+
+func joinIDs(ids []record.NodeID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, ", ")
+}
 
 // target is a resolved target node with the recipient to encrypt to.
 type target struct {
@@ -109,18 +129,18 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 		created bool
 	}
 	var plans []plan
+	if err := n.mayWrite(); err != nil {
+		return api.SecretWrites{}, err
+	}
+	m := n.store.Members()
 	for _, t := range targets {
+		if !m.MayWriteSecret(n.self, t.id) {
+			return api.SecretWrites{}, fmt.Errorf("%w: this node is a plain node: it writes only its own secrets, not %s's (ask an admin, or have an admin promote this node)",
+				api.ErrForbidden, t.id)
+		}
 		res, err := n.store.SecretState(ctx, record.Key{Name: name, Target: t.id})
 		if err != nil {
 			return api.SecretWrites{}, err
-		}
-		if !res.MayWrite(n.self, t.id) {
-			if res.Creator == "" {
-				return api.SecretWrites{}, fmt.Errorf("%w: %s for %s has later versions here but not its first one yet, so its author is not known; "+
-					"try again once this node has caught up", api.ErrConflict, name, t.id)
-			}
-			return api.SecretWrites{}, fmt.Errorf("%w: %s for %s was created by %s; only it or the target may change it",
-				api.ErrForbidden, name, t.id, res.Creator)
 		}
 		if tombstone && (res.Current == nil || res.Current.Tombstone) {
 			continue // nothing to delete there
@@ -334,13 +354,14 @@ func (n *Node) DeleteSecret(ctx context.Context, name string, targetArgs []strin
 		if err != nil {
 			return api.SecretWrites{}, err
 		}
+		m := n.store.Members()
 		for _, v := range cur {
-			if v.Name == name && (v.Creator == n.self || v.Target == n.self) {
+			if v.Name == name && m.MayWriteSecret(n.self, v.Target) {
 				targets = append(targets, target{id: v.Target})
 			}
 		}
 		if len(targets) == 0 {
-			return api.SecretWrites{}, fmt.Errorf("%w: this node may delete no copy of %s (only its original author or its target may)", api.ErrNotFound, name)
+			return api.SecretWrites{}, fmt.Errorf("%w: this node may delete no copy of %s (an admin may delete any, a plain node only its own)", api.ErrNotFound, name)
 		}
 	}
 	return n.write(ctx, name, targets, nil, nil, nil, true, EventSecretDeleted)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 	"fmt"
 
 	"github.com/credmesh/credmesh/internal/actor"
@@ -26,14 +27,24 @@ var (
 // Accepted implements gossip.Sink and antientropy.Sink: records newly
 // stored, however they arrived.
 func (n *Node) Accepted(recs []*record.Record) {
+	membership := false
 	for _, r := range recs {
 		n.log.Debug("record stored", "kind", r.Kind, "author", r.AuthorID(), "record", r.ID().Short())
+		membership = membership || r.Kind == record.KindAdmit || r.Kind == record.KindRevoke
 		// However a version for this node arrived, the credential writer
 		// hears of it the same way.
 		if s, ok := r.Body.(record.Secret); ok && s.TargetID() == n.self {
 			if err := n.credRef.Cast(credwriter.SyncSecret{Name: s.Name, Version: s.Version}); err != nil {
 				n.log.Warn("credential writer not told; the next sync will catch up", "secret", s.Name, "err", err)
 			}
+		}
+	}
+	if membership {
+		// Who counts may have changed, and with it the current version of
+		// this node's secrets: the writer checks them all (it writes only
+		// what changed).
+		if err := n.credRef.Cast(credwriter.SyncAll{Reason: "membership changed"}); err != nil {
+			n.log.Warn("credential writer not told; the next sync will catch up", "err", err)
 		}
 	}
 	if n.cfg.Observe != nil {
@@ -45,6 +56,19 @@ func (n *Node) Accepted(recs []*record.Record) {
 			n.metrics.ObserveDelivery(now.Sub(r.Time))
 		}
 	}
+}
+
+// LoginURL returns a one-time login URL for the web UI, valid for ttl
+// (web.LoginCodeTTL when 0).
+func (n *Node) LoginURL(ttl time.Duration) (api.LoginURL, error) {
+	if n.web == nil || n.guard == nil {
+		return api.LoginURL{}, fmt.Errorf("%w: the web UI is off (run without --no-web)", api.ErrNotFound)
+	}
+	if ttl <= 0 {
+		ttl = web.LoginCodeTTL
+	}
+	code, exp := n.guard.LoginCode(ttl)
+	return api.LoginURL{URL: n.web.URL() + "/login?code=" + code, Expires: exp.UTC()}, nil
 }
 
 // WebURL returns the web UI's base URL ("" when it is off).
@@ -123,35 +147,45 @@ func (n *Node) Sync(ctx context.Context, node string) (api.SyncResult, error) {
 	return api.SyncResult{Target: string(target)}, nil
 }
 
-// PublishSysinfo implements sysinfo.Publisher.
+// PublishSysinfo implements sysinfo.Publisher. A revoked node publishes
+// nothing: its records count nowhere.
 func (n *Node) PublishSysinfo(ctx context.Context, body []byte) error {
+	if n.store.Members().IsRevoked(n.self) {
+		return nil
+	}
 	_, err := n.Publish(ctx, record.KindSysinfo, body)
 	return err
 }
 
-// AddPeer implements web.Backend.
-func (n *Node) AddPeer(ctx context.Context, ticket string) (api.AddPeerResult, error) {
+// AddPeer implements web.Backend: trust the node a ticket names with a
+// role (and admit it, on an admin).
+func (n *Node) AddPeer(ctx context.Context, ticket, roleName string) (api.AddPeerResult, error) {
+	role, err := parseRole(roleName)
+	if err != nil {
+		return api.AddPeerResult{}, err
+	}
 	t, err := identity.ParseTicket(ticket)
 	if err != nil {
 		return api.AddPeerResult{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
-	return n.addPeer(ctx, t)
+	return n.addPeer(ctx, t, role, false)
 }
 
-func (n *Node) addPeer(ctx context.Context, t identity.Ticket) (api.AddPeerResult, error) {
+func (n *Node) addPeer(ctx context.Context, t identity.Ticket, role record.Role, join bool) (api.AddPeerResult, error) {
 	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.AddPeerResult) gossip.Msg {
-		return gossip.AddPeer{Ticket: t, Reply: reply}
+		return gossip.AddPeer{Ticket: t, Role: role, Join: join, Reply: reply}
 	})
 	if err != nil {
 		return api.AddPeerResult{}, err
 	}
-	if res.Err == gossip.ErrOwnTicket {
-		return api.AddPeerResult{}, fmt.Errorf("%w: %v", api.ErrInvalid, res.Err)
-	}
 	if res.Err != nil {
-		return api.AddPeerResult{}, res.Err
+		return api.AddPeerResult{}, trustError(res.Err)
 	}
-	return api.AddPeerResult{NodeID: string(res.NodeID), Added: res.Added}, nil
+	out := api.AddPeerResult{NodeID: string(res.NodeID), Added: res.Added, Admitted: res.Admitted, Role: role.String()}
+	if join || t.IsInvite() {
+		out.Role, out.Joined = record.RoleAdmin.String(), true
+	}
+	return out, nil
 }
 
 // ID returns this node's ID.

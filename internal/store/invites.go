@@ -18,25 +18,28 @@ var (
 	ErrInviteExpired = errors.New("invite expired")
 )
 
-// AddInvite remembers a new invite token (only its hash is stored).
-func (s *Store) AddInvite(ctx context.Context, now time.Time, token []byte, expires time.Time) error {
+// AddInvite remembers a new invite token (only its hash is stored) and
+// the role it gives.
+func (s *Store) AddInvite(ctx context.Context, now time.Time, token []byte, expires time.Time, role record.Role) error {
 	h := sha256.Sum256(token)
 	return s.write(ctx, func(tx *txw) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO invites(token_hash, created_ms, expires_ms) VALUES (?, ?, ?)",
-			h[:], now.UnixMilli(), expires.UnixMilli())
+		_, err := tx.ExecContext(ctx, "INSERT INTO invites(token_hash, created_ms, expires_ms, role) VALUES (?, ?, ?, ?)",
+			h[:], now.UnixMilli(), expires.UnixMilli(), role.String())
 		return err
 	})
 }
 
 // UseInvite consumes a token for claimant: once only, before it expires.
-// On success the claimant is trusted (source invite) in the same
-// transaction.
-func (s *Store) UseInvite(ctx context.Context, now time.Time, token []byte, claimant record.NodeID, addrs []string) error {
+// On success the claimant is trusted (source invite, with the invite's
+// role) in the same transaction, and the role is returned.
+func (s *Store) UseInvite(ctx context.Context, now time.Time, token []byte, claimant record.NodeID, addrs []string) (record.Role, error) {
 	h := sha256.Sum256(token)
+	var role record.Role
 	err := s.writeMembers(ctx, func(tx *txw) (bool, error) {
 		var expires int64
 		var used sql.NullInt64
-		err := tx.QueryRowContext(ctx, "SELECT expires_ms, used_ms FROM invites WHERE token_hash = ?", h[:]).Scan(&expires, &used)
+		var roleName string
+		err := tx.QueryRowContext(ctx, "SELECT expires_ms, used_ms, role FROM invites WHERE token_hash = ?", h[:]).Scan(&expires, &used, &roleName)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return false, ErrInviteUnknown
@@ -50,12 +53,14 @@ func (s *Store) UseInvite(ctx context.Context, now time.Time, token []byte, clai
 		if _, err := tx.ExecContext(ctx, "UPDATE invites SET used_ms = ?, used_by = ? WHERE token_hash = ?", now.UnixMilli(), string(claimant), h[:]); err != nil {
 			return false, err
 		}
-		return true, addTrust(ctx, tx, now, claimant, TrustInvite, addrs)
+		role, _ = record.ParseRole(roleName)
+		_, err = addTrustRow(ctx, tx, now, Trusted{NodeID: claimant, Source: TrustInvite, Role: role, Addrs: addrs})
+		return true, err
 	})
 	if err != nil {
-		return fmt.Errorf("use invite: %w", err)
+		return 0, fmt.Errorf("use invite: %w", err)
 	}
-	return nil
+	return role, nil
 }
 
 // InviteClaim is an invite this node presents to its inviter.

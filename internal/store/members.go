@@ -13,7 +13,7 @@ func (s *Store) Members() *record.Members {
 	if m := s.members.Load(); m != nil {
 		return m
 	}
-	return record.ComputeMembers(s.self, nil, nil, nil)
+	return record.ComputeMembers(record.MembershipInput{Self: s.self})
 }
 
 // LoadMembers sets this node's ID and computes membership from the store:
@@ -31,9 +31,13 @@ func (s *Store) LoadMembers(ctx context.Context, self record.NodeID) error {
 }
 
 // writeMembers runs fn in a write transaction while holding the
-// membership lock; when fn reports a membership change, membership is
-// recomputed inside the transaction and published after the commit, so no
-// other write ever sees a stale snapshot.
+// membership lock; when fn reports a possible membership change,
+// membership is recomputed inside the transaction. When it did change,
+// every secret head is resolved again under it (who counts may have
+// changed), and when it grew (a new member, role or pin, a revocation
+// undone) every anti-entropy cursor is reset, so that records refused
+// before are pulled again. The new snapshot is published after the
+// commit, so no other write ever sees a stale one.
 func (s *Store) writeMembers(ctx context.Context, fn func(tx *txw) (changed bool, err error)) error {
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
@@ -44,8 +48,23 @@ func (s *Store) writeMembers(ctx context.Context, fn func(tx *txw) (changed bool
 		if err != nil || !changed {
 			return err
 		}
-		next, err = loadMembers(ctx, tx, s.self)
-		return err
+		prev := s.Members()
+		if next, err = loadMembers(ctx, tx, s.self); err != nil {
+			return err
+		}
+		if next.Same(prev) {
+			next = nil
+			return nil
+		}
+		if err := resolveAll(ctx, tx, next); err != nil {
+			return err
+		}
+		if prev.Grew(next) {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == nil && next != nil {
 		s.members.Store(next)
@@ -54,43 +73,79 @@ func (s *Store) writeMembers(ctx context.Context, fn func(tx *txw) (changed bool
 }
 
 func loadMembers(ctx context.Context, tx *txw, self record.NodeID) (*record.Members, error) {
-	var operator []record.NodeID
-	rows, err := tx.QueryContext(ctx, "SELECT node_id FROM trust")
+	in := record.MembershipInput{Self: self, Founder: true}
+	rows, err := tx.QueryContext(ctx, "SELECT node_id, source, role FROM trust")
 	if err != nil {
 		return nil, fmt.Errorf("load trust: %w", err)
 	}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, source, role string
+		if err := rows.Scan(&id, &source, &role); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		operator = append(operator, record.NodeID(id))
+		r, _ := record.ParseRole(role)
+		in.Anchors = append(in.Anchors, record.Anchor{ID: record.NodeID(id), Role: r})
+		if source == TrustJoin {
+			in.Founder = false // it joined someone else's cluster
+		}
 	}
 	rows.Close()
-	edges := func(kind record.Kind) ([]record.Edge, error) {
-		rows, err := tx.QueryContext(ctx, "SELECT author, key FROM records WHERE kind = ?", int(kind))
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	recs, err := queryRecords(ctx, tx, "WHERE kind IN (?, ?)", int(record.KindAdmit), int(record.KindRevoke))
+	if err != nil {
+		return nil, fmt.Errorf("load admits and revokes: %w", err)
+	}
+	for _, r := range recs {
+		e, err := record.OpenStored(r.Raw)
 		if err != nil {
-			return nil, fmt.Errorf("load %s edges: %w", kind, err)
+			return nil, fmt.Errorf("stored %s %s: %w", r.Kind, r.ID.Short(), err)
 		}
-		defer rows.Close()
-		var out []record.Edge
-		for rows.Next() {
-			var a, k string
-			if err := rows.Scan(&a, &k); err != nil {
-				return nil, err
+		switch r.Kind {
+		case record.KindAdmit:
+			a, err := record.DecodeAdmit(e.Body)
+			if err != nil {
+				return nil, fmt.Errorf("stored admit %s: %w", r.ID.Short(), err)
 			}
-			out = append(out, record.Edge{Author: record.NodeID(a), Subject: record.NodeID(k)})
+			in.Admits = append(in.Admits, record.AdmitRec{ID: r.ID, Author: r.Author, Subject: a.SubjectID(), Role: a.Role, Time: e.Time, Pin: a.Pin})
+		case record.KindRevoke:
+			v, err := record.DecodeRevoke(e.Body)
+			if err != nil {
+				return nil, fmt.Errorf("stored revoke %s: %w", r.ID.Short(), err)
+			}
+			in.Revokes = append(in.Revokes, record.RevokeRec{ID: r.ID, Author: r.Author, Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
 		}
-		return out, rows.Err()
 	}
-	admits, err := edges(record.KindAdmit)
+	return record.ComputeMembers(in), nil
+}
+
+// resolveAll resolves every secret head again under m.
+func resolveAll(ctx context.Context, tx *txw, m *record.Members) error {
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT name, target FROM secrets")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	revokes, err := edges(record.KindRevoke)
-	if err != nil {
-		return nil, err
+	var keys []record.Key
+	for rows.Next() {
+		var k record.Key
+		var target string
+		if err := rows.Scan(&k.Name, &target); err != nil {
+			rows.Close()
+			return err
+		}
+		k.Target = record.NodeID(target)
+		keys = append(keys, k)
 	}
-	return record.ComputeMembers(self, operator, admits, revokes), nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, err := resolveKey(ctx, tx, k, m); err != nil {
+			return fmt.Errorf("resolve %s: %w", k, err)
+		}
+	}
+	return nil
 }

@@ -27,9 +27,10 @@ type Peer struct {
 	Ignored      bool
 	// Trust is how this node's operator trusts it directly ("" if not).
 	Trust string
-	// Member, Revoked come from the membership snapshot; a node that is
-	// neither a member nor revoked nor ignored is pending.
+	// Member, Role and Revoked come from the membership snapshot; a node
+	// that is neither a member nor revoked nor ignored is pending.
 	Member  bool
+	Role    record.Role
 	Revoked bool
 }
 
@@ -69,7 +70,7 @@ func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
 		return nil, err
 	}
 	for i := range list {
-		list[i].Trust = trust[list[i].NodeID]
+		list[i].Trust = trust[list[i].NodeID].Source
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].Hostname != list[j].Hostname {
@@ -82,6 +83,7 @@ func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
 
 func (s *Store) withMembership(p Peer, m *record.Members) Peer {
 	p.Member = m.IsMember(p.NodeID)
+	p.Role = m.Role(p.NodeID)
 	p.Revoked = m.IsRevoked(p.NodeID)
 	return p
 }
@@ -103,7 +105,7 @@ func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) 
 	if err != nil {
 		return Peer{}, false, err
 	}
-	p.Trust = trust[id]
+	p.Trust = trust[id].Source
 	return p, true, nil
 }
 
@@ -140,16 +142,38 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
+// MaxPending bounds the pending list: at most this many nodes that are
+// neither members nor revoked nor trusted are kept (the one first seen
+// longest ago is dropped for a new one). New pending nodes also go
+// through the remote limiter: at most 5 a minute from one source address,
+// 60 a minute from all.
+const MaxPending = 256
+
+// ErrPendingLimited refuses a new pending node from a source that brought
+// too many in the last minute.
+var ErrPendingLimited = errors.New("too many new pending nodes from this address; try again in a minute")
+
 // NotePeer records what a node said about itself in a verified hello
-// (its signed node record) and where it connected from. For a member the
+// (its signed node record) and where it connected from (source is the
+// remote address without the port, for the rate limit). For a member the
 // node record is applied as a record too; for others this is all that is
 // kept, so they can be listed as pending.
-func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n record.Node, remoteAddr string) error {
+func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n record.Node, remoteAddr, source string) error {
+	m := s.Members()
+	pending := !m.IsMember(id) && !m.IsRevoked(id)
 	err := s.write(ctx, func(tx *txw) error {
 		var seen string
 		err := tx.QueryRowContext(ctx, "SELECT seen_addrs FROM peers WHERE node_id = ?", string(id)).Scan(&seen)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if errors.Is(err, sql.ErrNoRows) && pending {
+			if ok, _ := s.rejects.allow(now, source, "pending"); !ok {
+				return ErrPendingLimited
+			}
+			if err := s.trimPending(ctx, tx, m); err != nil {
+				return err
+			}
 		}
 		var addrs []string
 		_ = json.Unmarshal([]byte(seen), &addrs)
@@ -168,6 +192,42 @@ func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n
 	})
 	if err != nil {
 		return fmt.Errorf("note peer: %w", err)
+	}
+	return nil
+}
+
+// trimPending makes room for one more pending node: it drops the nodes
+// first seen longest ago among those that are neither members nor revoked
+// nor trusted, down to MaxPending-1.
+func (s *Store) trimPending(ctx context.Context, tx *txw, m *record.Members) error {
+	rows, err := tx.QueryContext(ctx, `SELECT node_id FROM peers WHERE node_id NOT IN (SELECT node_id FROM trust)
+		ORDER BY first_seen_ms DESC, node_id`)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	kept := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		if m.IsMember(record.NodeID(id)) || m.IsRevoked(record.NodeID(id)) || record.NodeID(id) == s.self {
+			continue
+		}
+		if kept++; kept >= MaxPending {
+			drop = append(drop, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range drop {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM peers WHERE node_id = ?", id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

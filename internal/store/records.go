@@ -41,21 +41,22 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 		changed, stale := false, false
 		m := s.Members()
 		for _, e := range envs {
-			// An admit earlier in the batch may make this author a member:
-			// recompute membership lazily, only when it matters.
-			if stale && !m.IsMember(e.AuthorID()) {
-				var err error
+			o := Outcome{Env: e}
+			body, err := s.decide(ctx, tx, e, m, now)
+			if stale && needsFresh(err) {
+				// An admit earlier in the batch may make this record
+				// acceptable: recompute membership lazily, only when it
+				// matters.
 				if m, err = loadMembers(ctx, tx, s.self); err != nil {
 					return false, err
 				}
 				stale = false
+				body, err = s.decide(ctx, tx, e, m, now)
 			}
-			o := Outcome{Env: e}
-			body, err := s.decide(ctx, tx, e, m, now)
 			if err == nil {
 				// A refused secret version is stored all the same (see
 				// insertSecret); insert says so with a rejection.
-				err = s.insert(ctx, tx, e, body, now)
+				err = s.insert(ctx, tx, e, body, now, m)
 				if err != nil && !isReject(err) {
 					return false, err
 				}
@@ -74,7 +75,7 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 					if m, lerr = loadMembers(ctx, tx, s.self); lerr != nil {
 						return false, lerr
 					}
-					changed = true
+					changed, stale = true, false
 				}
 			}
 			if errors.Is(err, record.ErrDuplicate) && !strings.HasPrefix(from, "hello") {
@@ -106,13 +107,23 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 	return out, nil
 }
 
-// decide returns the decoded body when e is to be stored, ErrDuplicate,
-// a rejection, or a storage error.
+// needsFresh reports whether a rejection may be lifted by a membership
+// change earlier in the same batch.
+func needsFresh(err error) bool {
+	switch record.ReasonOf(err) {
+	case record.ReasonNotMember, record.ReasonNotAllowed, record.ReasonWrongTarget:
+		return err != nil && !errors.Is(err, record.ErrDuplicate) && isReject(err)
+	}
+	return false
+}
+
 func isReject(err error) bool {
 	var re *record.RejectError
 	return errors.As(err, &re)
 }
 
+// decide returns the decoded body when e is to be stored, ErrDuplicate,
+// a rejection, or a storage error.
 func (s *Store) decide(ctx context.Context, tx *txw, e *record.Envelope, m *record.Members, now time.Time) (any, error) {
 	if !e.Kind.IsRecord() {
 		return nil, &record.RejectError{Reason: record.ReasonUnknownKind, Detail: e.Kind.String() + " is not a record"}
@@ -174,7 +185,7 @@ func recordKey(e *record.Envelope, body any) string {
 	return string(e.AuthorID())
 }
 
-func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time) error {
+func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time, m *record.Members) error {
 	key := recordKey(e, body)
 	if record.IsLatestKind(e.Kind) {
 		if _, err := tx.ExecContext(ctx, qDeleteKey, int(e.Kind), key); err != nil {
@@ -196,7 +207,7 @@ func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body an
 	case record.Node:
 		return upsertPeerFromNode(ctx, tx, e.AuthorID(), b, now)
 	case record.Secret:
-		return insertSecret(ctx, tx, e, b)
+		return insertSecret(ctx, tx, e, b, m)
 	case record.Receipt:
 		return upsertReceipt(ctx, tx, e, b)
 	}
@@ -263,11 +274,17 @@ func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(
 			if err != nil {
 				return false, err
 			}
-			body, err := s.decide(ctx, tx, e, s.Members(), now)
+			m := s.Members()
+			if changed {
+				if m, err = loadMembers(ctx, tx, s.self); err != nil {
+					return false, err
+				}
+			}
+			body, err := s.decide(ctx, tx, e, m, now)
 			if err != nil {
 				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
 			}
-			if err := s.insert(ctx, tx, e, body, now); err != nil {
+			if err := s.insert(ctx, tx, e, body, now, m); err != nil {
 				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
 			}
 			if err := setMeta(ctx, tx, metaAuthorSeq, strconv.FormatUint(seq, 10)); err != nil {

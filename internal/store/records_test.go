@@ -40,10 +40,11 @@ func (n node) nodeRec(t *testing.T, seq uint64, host string) *record.Envelope {
 }
 
 func (n node) admit(t *testing.T, seq uint64, sub node) *record.Envelope {
-	return n.seal(t, record.KindAdmit, seq, record.Admit{Subject: sub.pub(), Source: record.AdmitTicket}.Encode())
+	return n.seal(t, record.KindAdmit, seq, record.Admit{Subject: sub.pub(), Source: record.AdmitTicket, Role: record.RoleNode}.Encode())
 }
 
-// meshStore opens a store for self that trusts the given nodes directly.
+// meshStore opens a store for self that trusts the given nodes directly,
+// as admins.
 func meshStore(t testing.TB, self node, trusted ...node) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), FileName))
@@ -55,7 +56,7 @@ func meshStore(t testing.TB, self node, trusted ...node) *Store {
 		t.Fatal(err)
 	}
 	for _, n := range trusted {
-		if _, err := s.AddTrust(t.Context(), now, n.id, TrustTicket, nil); err != nil {
+		if _, err := s.AddTrust(t.Context(), now, Trusted{NodeID: n.id, Source: TrustTicket, Role: record.RoleAdmin}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,7 +150,7 @@ func TestApplyRules(t *testing.T) {
 func TestStrangerIsPending(t *testing.T) {
 	self, stranger := newNode(1), newNode(4)
 	s := meshStore(t, self)
-	if err := s.NotePeer(t.Context(), now, stranger.id, record.Node{Hostname: "intruder"}, "/ip4/127.0.0.1/tcp/9"); err != nil {
+	if err := s.NotePeer(t.Context(), now, stranger.id, record.Node{Hostname: "intruder"}, "/ip4/127.0.0.1/tcp/9", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	p, ok, err := s.Peer(t.Context(), stranger.id)
@@ -172,15 +173,15 @@ func TestRejectAuditIsRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	es, _ := s.Events(t.Context(), EventFilter{Type: EventRecordRejected})
-	if len(es) != rejectBurst {
-		t.Fatalf("%d audit events for a flood of 100, want %d", len(es), rejectBurst)
+	if len(es) != remoteBurst {
+		t.Fatalf("%d audit events for a flood of 100, want %d", len(es), remoteBurst)
 	}
 	if c := s.RejectCounts()[record.ReasonNotMember]; c != 100 {
 		t.Fatalf("counted %d rejections, want 100", c)
 	}
 	// After the window, the next one is audited with the suppressed count.
 	later := stranger.seal(t, record.KindNode, 1000, record.Node{Hostname: "y"}.Encode())
-	if _, err := s.Apply(t.Context(), now.Add(2*rejectWindow), []*record.Envelope{later}, "test"); err != nil {
+	if _, err := s.Apply(t.Context(), now.Add(2*remoteWindow), []*record.Envelope{later}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	es, _ = s.Events(t.Context(), EventFilter{Type: EventRecordRejected, Limit: 1})
@@ -262,7 +263,7 @@ func TestLogAndCursors(t *testing.T) {
 		t.Fatalf("Cursor = %q %d", idx, seq)
 	}
 	// A new directly trusted node resets every cursor.
-	if _, err := s.AddTrust(ctx, now, newNode(50).id, TrustTicket, nil); err != nil {
+	if _, err := s.AddTrust(ctx, now, Trusted{NodeID: newNode(50).id, Source: TrustTicket}); err != nil {
 		t.Fatal(err)
 	}
 	if _, seq, _ := s.Cursor(ctx, a.id); seq != 0 {

@@ -13,67 +13,99 @@ import (
 // EventRecordRejected is the audit type of a refused record or message.
 const EventRecordRejected = "record.rejected"
 
-// Rejections are audited at most rejectBurst times per rejectWindow for
-// each (author, reason); the rest are counted and summed into the next
-// audited one, so a hostile flood cannot fill the disk.
+// Every audit entry a remote party can trigger (refused records, refused
+// invites, refused sync streams, bad hellos) goes through one limiter:
+// at most remoteBurst entries per remoteWindow for each (source, kind of
+// entry), and at most remoteGlobal per remoteWindow for each kind of
+// entry from all sources together, so neither one peer nor a crowd of
+// fresh identities can fill the disk. What the limiter holds back is
+// counted and summed into the next entry of that kind.
 const (
-	rejectBurst  = 5
-	rejectWindow = time.Minute
+	remoteBurst  = 5
+	remoteGlobal = 60
+	remoteWindow = time.Minute
 )
 
-type rejectKey struct {
-	author string
-	reason record.Reason
+type limitKey struct {
+	source string
+	kind   string
 }
 
-type rejectWindowState struct {
+type limitWindow struct {
 	start      time.Time
 	audited    int
 	suppressed int
 }
 
-// rejectLimiter counts every rejection by reason and rate-limits auditing.
-type rejectLimiter struct {
+// remoteLimiter counts rejections by reason and rate-limits remote audit
+// entries.
+type remoteLimiter struct {
 	mu       sync.Mutex
 	total    map[record.Reason]uint64
-	windows  map[rejectKey]*rejectWindowState
+	drops    map[string]uint64
+	windows  map[limitKey]*limitWindow
+	global   map[string]*limitWindow
 	lastTrim time.Time
 }
 
-// allow counts a rejection and says whether to audit it, and how many
-// earlier ones went unaudited.
-func (l *rejectLimiter) allow(now time.Time, author string, reason record.Reason) (ok bool, suppressed int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *remoteLimiter) init() {
 	if l.total == nil {
 		l.total = map[record.Reason]uint64{}
-		l.windows = map[rejectKey]*rejectWindowState{}
+		l.drops = map[string]uint64{}
+		l.windows = map[limitKey]*limitWindow{}
+		l.global = map[string]*limitWindow{}
 	}
-	l.total[reason]++
-	if now.Sub(l.lastTrim) > rejectWindow {
+}
+
+// take says whether a window has room, opening a new one when the old one
+// ran out; suppressed is what the closed window held back.
+func take(w **limitWindow, now time.Time, burst int) (ok bool, suppressed int) {
+	if *w == nil || now.Sub((*w).start) > remoteWindow {
+		prev := 0
+		if *w != nil {
+			prev = (*w).suppressed
+		}
+		*w = &limitWindow{start: now, audited: 1}
+		return true, prev
+	}
+	if (*w).audited < burst {
+		(*w).audited++
+		return true, 0
+	}
+	(*w).suppressed++
+	return false, 0
+}
+
+// allow says whether to audit one more entry of kind from source, and how
+// many earlier ones went unaudited.
+func (l *remoteLimiter) allow(now time.Time, source, kind string) (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	if now.Sub(l.lastTrim) > remoteWindow {
 		for k, w := range l.windows {
-			if now.Sub(w.start) > rejectWindow && w.suppressed == 0 {
+			if now.Sub(w.start) > remoteWindow && w.suppressed == 0 {
 				delete(l.windows, k)
 			}
 		}
 		l.lastTrim = now
 	}
-	k := rejectKey{author, reason}
+	k := limitKey{source, kind}
 	w := l.windows[k]
-	if w == nil || now.Sub(w.start) > rejectWindow {
-		prev := 0
-		if w != nil {
-			prev = w.suppressed
-		}
-		l.windows[k] = &rejectWindowState{start: now, audited: 1}
-		return true, prev
+	ok, suppressed = take(&w, now, remoteBurst)
+	l.windows[k] = w
+	if !ok {
+		return false, 0
 	}
-	if w.audited < rejectBurst {
-		w.audited++
-		return true, 0
+	g := l.global[kind]
+	gok, gsup := take(&g, now, remoteGlobal)
+	l.global[kind] = g
+	if !gok {
+		w.audited--
+		w.suppressed += 1 + suppressed
+		return false, 0
 	}
-	w.suppressed++
-	return false, 0
+	return true, suppressed + gsup
 }
 
 // RejectCounts returns how many envelopes were refused, by reason, since
@@ -81,6 +113,7 @@ func (l *rejectLimiter) allow(now time.Time, author string, reason record.Reason
 func (s *Store) RejectCounts() map[record.Reason]uint64 {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
+	s.rejects.init()
 	out := make(map[record.Reason]uint64, len(s.rejects.total))
 	for k, v := range s.rejects.total {
 		out[k] = v
@@ -103,7 +136,8 @@ type Rejection struct {
 // AuditRejection counts and (rate-limited) audits a rejection that
 // happened outside Apply, for example a message that failed to open.
 func (s *Store) AuditRejection(ctx context.Context, now time.Time, r Rejection) error {
-	ok, suppressed := s.rejects.allow(now, rejectSource(r), r.Reason)
+	s.countReject(r.Reason)
+	ok, suppressed := s.rejects.allow(now, rejectSource(r), EventRecordRejected+":"+string(r.Reason))
 	if !ok {
 		return nil // counted; no write for a rate-limited rejection
 	}
@@ -128,7 +162,8 @@ func (s *Store) auditReject(ctx context.Context, tx *txw, now time.Time, e *reco
 }
 
 func (s *Store) auditRejection(ctx context.Context, tx *txw, now time.Time, r Rejection) error {
-	ok, suppressed := s.rejects.allow(now, rejectSource(r), r.Reason)
+	s.countReject(r.Reason)
+	ok, suppressed := s.rejects.allow(now, rejectSource(r), EventRecordRejected+":"+string(r.Reason))
 	if !ok {
 		return nil
 	}
@@ -163,12 +198,51 @@ func secretName(body []byte) string {
 
 // CountRejection counts a refusal that is not audited (a duplicate
 // dropped by pubsub before it reached the validator).
-func (s *Store) CountRejection(reason record.Reason) {
+func (s *Store) CountRejection(reason record.Reason) { s.countReject(reason) }
+
+func (s *Store) countReject(reason record.Reason) {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
-	if s.rejects.total == nil {
-		s.rejects.total = map[record.Reason]uint64{}
-		s.rejects.windows = map[rejectKey]*rejectWindowState{}
-	}
+	s.rejects.init()
 	s.rejects.total[reason]++
+}
+
+// CountDrop counts a gossip message dropped before validation (from a
+// node that is not a member, or a peer pubsub stopped listening to).
+func (s *Store) CountDrop(reason string) {
+	s.rejects.mu.Lock()
+	defer s.rejects.mu.Unlock()
+	s.rejects.init()
+	s.rejects.drops[reason]++
+}
+
+// DropCounts returns how many gossip messages were dropped before
+// validation, by reason, since the store was opened.
+func (s *Store) DropCounts() map[string]uint64 {
+	s.rejects.mu.Lock()
+	defer s.rejects.mu.Unlock()
+	s.rejects.init()
+	out := make(map[string]uint64, len(s.rejects.drops))
+	for k, v := range s.rejects.drops {
+		out[k] = v
+	}
+	return out
+}
+
+// AuditRemote adds an audit entry that a remote party triggered (source
+// names it: a node ID or an address), through the remote limiter.
+func (s *Store) AuditRemote(ctx context.Context, source string, e Event) error {
+	ok, suppressed := s.rejects.allow(e.Time, source, e.Type)
+	if !ok {
+		return nil
+	}
+	if suppressed > 0 {
+		data := map[string]any{}
+		if len(e.Data) > 0 {
+			_ = json.Unmarshal(e.Data, &data)
+		}
+		data["suppressed_before"] = suppressed
+		e.Data, _ = json.Marshal(data)
+	}
+	return s.AddEvent(ctx, e)
 }

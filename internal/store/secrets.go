@@ -12,10 +12,11 @@ import (
 	"github.com/credmesh/credmesh/internal/record"
 )
 
-// insertSecret adds the secret version's row and resolves its key again.
-// It returns a rejection when the version does not count (stored anyway:
-// every node must resolve the same set).
-func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Secret) error {
+// insertSecret adds the secret version's row and resolves its key again
+// under m. It returns a rejection when the version does not count yet
+// (stored anyway: a version that jumps too far waits for the versions
+// below it, and every node must resolve the same set).
+func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Secret, m *record.Members) error {
 	units, _ := json.Marshal(nonNil(s.Restart))
 	var hash any
 	if len(s.Ciphertext) > 0 {
@@ -29,30 +30,26 @@ func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Sec
 	if err != nil {
 		return fmt.Errorf("insert secret: %w", err)
 	}
-	res, err := resolveKey(ctx, tx, s.Key())
+	res, err := resolveKey(ctx, tx, s.Key(), m)
 	if err != nil {
 		return err
 	}
-	if !res.Valid[id] && res.Creator != "" {
-		detail := fmt.Sprintf("secret %q for %s version %d by %s, which is neither its original author (%s) nor its target",
-			s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), res.Creator.Short())
-		if s.Version == 1 {
-			detail = fmt.Sprintf("secret %q for %s version 1 by %s lost the race to create it: %s's version 1 has the higher record ID",
-				s.Name, s.TargetID().Short(), e.AuthorID().Short(), res.Creator.Short())
-		}
-		return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: detail}
+	if !res.Valid[id] {
+		return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: fmt.Sprintf(
+			"secret %q for %s version %d by %s jumps more than %d above the versions that count (%d); kept until versions below it arrive",
+			s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), record.MaxVersionStep, res.Latest)}
 	}
 	return nil
 }
 
-// resolveKey runs record.Resolve over every version of key and saves the
-// result in secret_heads.
-func resolveKey(ctx context.Context, tx *txw, key record.Key) (record.Resolution, error) {
+// resolveKey runs record.Resolve over every version of key under m and
+// saves the result in secret_heads.
+func resolveKey(ctx context.Context, tx *txw, key record.Key, m *record.Members) (record.Resolution, error) {
 	vs, err := keyVersions(ctx, tx, key)
 	if err != nil {
 		return record.Resolution{}, err
 	}
-	res := record.Resolve(key.Target, vs)
+	res := record.Resolve(key.Target, vs, m)
 	var cur any
 	var version int64
 	var tomb bool
@@ -60,7 +57,7 @@ func resolveKey(ctx context.Context, tx *txw, key record.Key) (record.Resolution
 		cur, version, tomb = res.Current.ID[:], int64(res.Current.Version), res.Current.Tombstone
 	}
 	_, err = tx.ExecContext(ctx, qUpsertHead,
-		key.Name, string(key.Target), string(res.Creator), cur, version, tomb)
+		key.Name, string(key.Target), string(res.First), cur, version, tomb)
 	if err != nil {
 		return res, fmt.Errorf("update secret head: %w", err)
 	}
@@ -92,9 +89,10 @@ func keyVersions(ctx context.Context, tx *txw, key record.Key) ([]record.SecretV
 // SecretState returns the resolved state of one secret (name, target).
 func (s *Store) SecretState(ctx context.Context, key record.Key) (record.Resolution, error) {
 	var res record.Resolution
+	m := s.Members()
 	err := s.read(ctx, func(tx *txw) error {
 		vs, err := keyVersions(ctx, tx, key)
-		res = record.Resolve(key.Target, vs)
+		res = record.Resolve(key.Target, vs, m)
 		return err
 	})
 	if err != nil {
@@ -110,7 +108,7 @@ type SecretVersion struct {
 	Target     record.NodeID
 	Version    uint64
 	Author     record.NodeID
-	Creator    record.NodeID // the original author of (name, target)
+	Creator    record.NodeID // the original author of (name, target): the author of its lowest version that counts
 	Created    time.Time
 	Tombstone  bool
 	Group      []byte
@@ -207,6 +205,7 @@ func (s *Store) SecretHistory(ctx context.Context, name string, target record.No
 	}
 	q += " ORDER BY s.target, s.version DESC, s.id DESC"
 	var out []SecretVersion
+	m := s.Members()
 	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -224,10 +223,10 @@ func (s *Store) SecretHistory(ctx context.Context, name string, target record.No
 				if err != nil {
 					return err
 				}
-				res = record.Resolve(v.Target, vs)
+				res = record.Resolve(v.Target, vs, m)
 				resolved[v.Target] = res
 			}
-			v.Creator, v.Counts = res.Creator, res.Valid[v.ID]
+			v.Creator, v.Counts = res.First, res.Valid[v.ID]
 			v.Current = res.Current != nil && res.Current.ID == v.ID
 		}
 		return nil

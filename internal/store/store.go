@@ -39,7 +39,7 @@ type Store struct {
 	authorSeq uint64 // last sequence this node signed
 	indexID   []byte // cached IndexID
 
-	rejects rejectLimiter
+	rejects remoteLimiter
 
 	wstmts map[string]*sql.Stmt // prepared on w
 	rstmts map[string]*sql.Stmt // prepared on r

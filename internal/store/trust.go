@@ -11,28 +11,31 @@ import (
 
 // Trust sources: how an operator came to trust a node directly.
 const (
+	TrustJoin    = "join" // the node this one joined through (a ticket or invite given to run)
 	TrustTicket  = "ticket"
 	TrustApprove = "approve"
 	TrustInvite  = "invite"
 )
 
-// Trusted is one node the operator trusts directly, with the addresses
-// its ticket carried.
+// Trusted is one node the operator trusts directly, with the role given
+// and the addresses its ticket carried.
 type Trusted struct {
 	NodeID record.NodeID
 	Source string
+	Role   record.Role
 	Addrs  []string
 	Added  time.Time
 }
 
-// AddTrust makes id trusted by this node's operator (persisted) and
-// recomputes membership. added is false when it already was; the
-// addresses are refreshed either way.
-func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, source string, addrs []string) (added bool, err error) {
+// AddTrust makes id trusted by this node's operator (persisted) with a
+// role, and recomputes membership. added is false when it already was;
+// the addresses are refreshed either way, and the role raised to admin
+// when asked (never lowered: demote a node with a demotion record).
+func (s *Store) AddTrust(ctx context.Context, now time.Time, t Trusted) (added bool, err error) {
 	err = s.writeMembers(ctx, func(tx *txw) (bool, error) {
 		var err error
-		added, err = addTrustRow(ctx, tx, now, id, source, addrs)
-		return added, err
+		added, err = addTrustRow(ctx, tx, now, t)
+		return true, err
 	})
 	if err != nil {
 		return false, fmt.Errorf("add trust: %w", err)
@@ -40,48 +43,45 @@ func (s *Store) AddTrust(ctx context.Context, now time.Time, id record.NodeID, s
 	return added, nil
 }
 
-func addTrust(ctx context.Context, tx *txw, now time.Time, id record.NodeID, source string, addrs []string) error {
-	_, err := addTrustRow(ctx, tx, now, id, source, addrs)
-	return err
-}
-
-// addTrustRow adds (or refreshes the addresses of) a trusted node; for a
-// new one it also resets every anti-entropy cursor: records it (or nodes
-// it admitted) sent before were refused here, so every peer's log is
-// pulled from the start.
-func addTrustRow(ctx context.Context, tx *txw, now time.Time, id record.NodeID, source string, addrs []string) (bool, error) {
-	b, _ := json.Marshal(nonNil(addrs))
-	res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT(node_id) DO NOTHING`, string(id), source, string(b), now.UnixMilli())
+// addTrustRow adds (or refreshes) a trusted node.
+func addTrustRow(ctx context.Context, tx *txw, now time.Time, t Trusted) (bool, error) {
+	b, _ := json.Marshal(nonNil(t.Addrs))
+	if t.Role == 0 {
+		t.Role = record.RoleNode
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO trust(node_id, source, addrs, added_ms, role) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(node_id) DO NOTHING`, string(t.NodeID), t.Source, string(b), now.UnixMilli(), t.Role.String())
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if len(addrs) > 0 {
-			_, err = tx.ExecContext(ctx, "UPDATE trust SET addrs = ? WHERE node_id = ?", string(b), string(id))
-		}
-		return false, err
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
 	}
-	_, err = tx.ExecContext(ctx, "DELETE FROM sync_cursors")
-	return true, err
+	_, err = tx.ExecContext(ctx, `UPDATE trust SET
+			addrs = CASE WHEN ? THEN ? ELSE addrs END,
+			role = CASE WHEN ? = 'admin' THEN 'admin' ELSE role END,
+			source = CASE WHEN ? = 'join' THEN 'join' ELSE source END
+		WHERE node_id = ?`, len(t.Addrs) > 0, string(b), t.Role.String(), t.Source, string(t.NodeID))
+	return false, err
 }
 
 // TrustList returns every directly trusted node.
 func (s *Store) TrustList(ctx context.Context) ([]Trusted, error) {
 	var out []Trusted
 	err := s.read(ctx, func(tx *txw) error {
-		rows, err := tx.QueryContext(ctx, "SELECT node_id, source, addrs, added_ms FROM trust ORDER BY added_ms")
+		rows, err := tx.QueryContext(ctx, "SELECT node_id, source, role, addrs, added_ms FROM trust ORDER BY added_ms")
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var t Trusted
-			var id, addrs string
+			var id, role, addrs string
 			var ms int64
-			if err := rows.Scan(&id, &t.Source, &addrs, &ms); err != nil {
+			if err := rows.Scan(&id, &t.Source, &role, &addrs, &ms); err != nil {
 				return err
 			}
+			t.Role, _ = record.ParseRole(role)
 			t.NodeID, t.Added = record.NodeID(id), time.UnixMilli(ms)
 			_ = json.Unmarshal([]byte(addrs), &t.Addrs)
 			out = append(out, t)
@@ -94,14 +94,14 @@ func (s *Store) TrustList(ctx context.Context) ([]Trusted, error) {
 	return out, nil
 }
 
-func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]string, error) {
+func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]Trusted, error) {
 	list, err := s.TrustList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[record.NodeID]string, len(list))
+	out := make(map[record.NodeID]Trusted, len(list))
 	for _, t := range list {
-		out[t.NodeID] = t.Source
+		out[t.NodeID] = t
 	}
 	return out, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
@@ -18,16 +20,17 @@ import (
 type Backend interface {
 	Status(ctx context.Context) (api.Status, error)
 	Ticket(ctx context.Context) (api.Ticket, error)
-	AddPeer(ctx context.Context, ticket string) (api.AddPeerResult, error)
+	AddPeer(ctx context.Context, ticket, role string) (api.AddPeerResult, error)
 	SetSecret(ctx context.Context, req api.SetSecret) (api.SecretWrites, error)
 	RevealSecret(ctx context.Context, name string) (api.Revealed, error)
 	ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error)
 	DeleteSecret(ctx context.Context, name string, targets []string) (api.SecretWrites, error)
 	Sync(ctx context.Context, node string) (api.SyncResult, error)
-	Invite(ctx context.Context, ttl string) (api.InviteResult, error)
-	Approve(ctx context.Context, node string) error
-	Ignore(ctx context.Context, node string) error
-	Revoke(ctx context.Context, node, reason string) error
+	Invite(ctx context.Context, ttl, role string) (api.InviteResult, error)
+	Approve(ctx context.Context, node, role string) (record.NodeID, error)
+	Ignore(ctx context.Context, node string) (record.NodeID, error)
+	Revoke(ctx context.Context, node, reason string) (record.NodeID, error)
+	SetRole(ctx context.Context, node, role string) (record.NodeID, error)
 	PeerScore(node string) (float64, bool)
 }
 
@@ -37,6 +40,8 @@ type API struct {
 	Backend Backend
 	Store   *store.Store
 	Log     *slog.Logger
+	// Login mints a one-time login URL for the web UI (nil: none).
+	Login func(ttl time.Duration) (api.LoginURL, error)
 }
 
 // Handler returns the API's routes.
@@ -58,6 +63,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+api.Prefix+"/invites", a.invite)
 	mux.HandleFunc("POST "+api.Prefix+"/peers/{node}/{action}", a.peerAction)
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/share", a.shareSecret)
+	mux.HandleFunc("POST "+api.Prefix+"/ui/login", a.login)
 	return limitBody(jsonMuxErrors(mux))
 }
 
@@ -214,13 +220,29 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// login answers a one-time login URL. On the control socket it is what
+// `credmesh ui` prints; on the web listener only a signed-in caller gets
+// this far.
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	if a.Login == nil {
+		writeError(w, a.Log, fmt.Errorf("%w: the web UI is off", api.ErrNotFound))
+		return
+	}
+	res, err := a.Login(0)
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func (a *API) invite(w http.ResponseWriter, r *http.Request) {
 	var req api.Invite
 	if err := decodeJSON(r, &req); err != nil {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.Invite(r.Context(), req.TTL)
+	res, err := a.Backend.Invite(r.Context(), req.TTL, req.Role)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -229,28 +251,40 @@ func (a *API) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) peerAction(w http.ResponseWriter, r *http.Request) {
-	var req api.RevokePeer
+	var req api.PeerAction
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			writeError(w, a.Log, err)
 			return
 		}
 	}
-	node := r.PathValue("node")
-	var err error
-	switch r.PathValue("action") {
-	case "approve":
-		err = a.Backend.Approve(r.Context(), node)
-	case "ignore":
-		err = a.Backend.Ignore(r.Context(), node)
-	case "revoke":
-		err = a.Backend.Revoke(r.Context(), node, req.Reason)
-	default:
-		err = &httpError{http.StatusNotFound, "no such peer action: " + r.PathValue("action")}
-	}
+	action := r.PathValue("action")
+	id, err := a.PeerAction(r.Context(), r.PathValue("node"), action, req)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"node": node, "done": r.PathValue("action")})
+	res := api.PeerActionResult{NodeID: string(id), Action: action}
+	if hosts, _, err := a.hostnames(r.Context()); err == nil {
+		res.Hostname = hosts[id]
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// PeerAction runs one of the peer actions on node and returns the node it
+// resolved to.
+func (a *API) PeerAction(ctx context.Context, node, action string, req api.PeerAction) (record.NodeID, error) {
+	switch action {
+	case "approve":
+		return a.Backend.Approve(ctx, node, req.Role)
+	case "ignore":
+		return a.Backend.Ignore(ctx, node)
+	case "revoke":
+		return a.Backend.Revoke(ctx, node, req.Reason)
+	case "promote":
+		return a.Backend.SetRole(ctx, node, "admin")
+	case "demote":
+		return a.Backend.SetRole(ctx, node, "node")
+	}
+	return "", &httpError{http.StatusNotFound, "no such peer action: " + action}
 }

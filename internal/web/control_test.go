@@ -14,6 +14,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
@@ -22,7 +23,7 @@ import (
 type staticBackend struct{ status api.Status }
 
 func (b staticBackend) Status(context.Context) (api.Status, error) { return b.status, nil }
-func (b staticBackend) AddPeer(context.Context, string) (api.AddPeerResult, error) {
+func (b staticBackend) AddPeer(context.Context, string, string) (api.AddPeerResult, error) {
 	return api.AddPeerResult{}, api.ErrInvalid
 }
 func (b staticBackend) SetSecret(context.Context, api.SetSecret) (api.SecretWrites, error) {
@@ -37,13 +38,22 @@ func (b staticBackend) ShareSecret(context.Context, string, []string) (api.Secre
 func (b staticBackend) DeleteSecret(context.Context, string, []string) (api.SecretWrites, error) {
 	return api.SecretWrites{}, api.ErrInvalid
 }
-func (b staticBackend) Invite(context.Context, string) (api.InviteResult, error) {
+func (b staticBackend) Invite(context.Context, string, string) (api.InviteResult, error) {
 	return api.InviteResult{}, api.ErrInvalid
 }
-func (b staticBackend) Approve(context.Context, string) error        { return api.ErrInvalid }
-func (b staticBackend) Ignore(context.Context, string) error         { return api.ErrInvalid }
-func (b staticBackend) Revoke(context.Context, string, string) error { return api.ErrInvalid }
-func (b staticBackend) PeerScore(string) (float64, bool)             { return 0, false }
+func (b staticBackend) Approve(context.Context, string, string) (record.NodeID, error) {
+	return "", api.ErrInvalid
+}
+func (b staticBackend) Ignore(context.Context, string) (record.NodeID, error) {
+	return "", api.ErrInvalid
+}
+func (b staticBackend) Revoke(context.Context, string, string) (record.NodeID, error) {
+	return "", api.ErrInvalid
+}
+func (b staticBackend) SetRole(context.Context, string, string) (record.NodeID, error) {
+	return "", api.ErrInvalid
+}
+func (b staticBackend) PeerScore(string) (float64, bool) { return 0, false }
 func (b staticBackend) Sync(context.Context, string) (api.SyncResult, error) {
 	return api.SyncResult{}, api.ErrInvalid
 }

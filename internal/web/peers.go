@@ -45,7 +45,7 @@ func (a *API) addPeer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.AddPeer(r.Context(), req.Ticket)
+	res, err := a.Backend.AddPeer(r.Context(), req.Ticket, req.Role)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -156,7 +156,7 @@ func PeerView(p store.Peer) api.Peer {
 	case p.Revoked:
 		v.State = api.StateRevoked
 	case p.Member:
-		v.State = api.StateMember
+		v.State, v.Role = api.StateMember, p.Role.String()
 	case p.Ignored:
 		v.State = api.StateIgnored
 	default:

@@ -1,42 +1,41 @@
 package web
 
 import (
-	"crypto/subtle"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
-// TokenCookie carries the web token after a login.
-const TokenCookie = "credmesh_token"
-
 // Guard is the web listener's security: a Host allowlist (DNS rebinding
-// is answered 403), a token when the listener is not loopback-only,
-// cross-origin protection for unsafe methods, request body limits and the
-// response headers every page gets.
+// is answered 403), authentication on every route, loopback included (on
+// a shared machine loopback is no privilege boundary), cross-origin
+// protection for unsafe methods, request body limits and the response
+// headers every page gets.
 type Guard struct {
 	// Hosts are the Host header values accepted (without port): localhost
 	// names and the bound address, plus what the operator adds.
 	Hosts map[string]bool
-	// Token, when set, must be presented (cookie or Authorization: Bearer)
-	// by every request but the login page and static assets.
-	Token string
-	cop   *http.CrossOriginProtection
+	// Token must be presented (Authorization: Bearer) by every request
+	// but the login page and static assets, unless the browser has a
+	// session from a login (with a one-time code or the token).
+	Token    string
+	cop      *http.CrossOriginProtection
+	sessions *sessions
 }
 
-// NewGuard returns the guard for a listener bound to addr; token is
-// required unless addr is a loopback address.
-func NewGuard(addr string, token string, extraHosts ...string) *Guard {
-	g := &Guard{Hosts: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}, cop: http.NewCrossOriginProtection()}
+// NewGuard returns the guard for a listener bound to addr that requires
+// token (or a session). now is the clock sessions expire by (nil: the
+// wall clock).
+func NewGuard(addr, token string, now func() time.Time, extraHosts ...string) *Guard {
+	g := &Guard{Hosts: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}, Token: token,
+		cop: http.NewCrossOriginProtection(), sessions: newSessions(now)}
 	host, _, err := net.SplitHostPort(addr)
 	if err == nil && host != "" {
 		g.Hosts[strings.Trim(host, "[]")] = true
 	}
 	for _, h := range extraHosts {
 		g.Hosts[h] = true
-	}
-	if !IsLoopback(addr) {
-		g.Token = token
 	}
 	return g
 }
@@ -75,32 +74,20 @@ func (g *Guard) Wrap(h http.Handler) http.Handler {
 	})
 }
 
-// auth requires the token, when one is set.
+// auth requires the token or a session on every route but the login page
+// and static assets. A browser is sent to the login page; API clients
+// get 401.
 func (g *Guard) auth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.Token == "" || r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/") || g.Authorized(r) {
+		if r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/") || g.Authorized(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" {
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.Method != http.MethodGet {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="credmesh"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a token is required (Authorization: Bearer TOKEN; the token is web.token in the data dir)"})
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first: run `credmesh ui` for a login URL, or send Authorization: Bearer TOKEN (the token is web.token in the data dir)"})
 			return
 		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
-}
-
-// Authorized reports whether r presents the token (constant-time compare).
-func (g *Guard) Authorized(r *http.Request) bool {
-	if g.Token == "" {
-		return true
-	}
-	var got string
-	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-		got = strings.TrimPrefix(a, "Bearer ")
-	} else if c, err := r.Cookie(TokenCookie); err == nil {
-		got = c.Value
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(g.Token)) == 1
 }

@@ -44,6 +44,8 @@ type page struct {
 	Flash  string
 	Error  string
 	Data   any
+	// Bare pages (the login page) show nothing about the node.
+	Bare bool
 }
 
 // nodeRef names a node for links and choices.
@@ -94,8 +96,12 @@ func (u *UI) Handler(apiHandler, metrics http.Handler) (http.Handler, error) {
 	mux.HandleFunc("POST /peers/{node}/sync", u.syncPeer)
 	mux.HandleFunc("POST /peers/{node}/approve", u.peerAction("approve"))
 	mux.HandleFunc("POST /peers/{node}/ignore", u.peerAction("ignore"))
-	mux.HandleFunc("GET /peers/{node}/revoke", u.confirmRevoke)
+	mux.HandleFunc("GET /peers/{node}/revoke", u.confirm("revoke"))
 	mux.HandleFunc("POST /peers/{node}/revoke", u.peerAction("revoke"))
+	mux.HandleFunc("GET /peers/{node}/promote", u.confirm("promote"))
+	mux.HandleFunc("POST /peers/{node}/promote", u.peerAction("promote"))
+	mux.HandleFunc("GET /peers/{node}/demote", u.confirm("demote"))
+	mux.HandleFunc("POST /peers/{node}/demote", u.peerAction("demote"))
 	mux.HandleFunc("GET /peers/invite", u.invitePage)
 	mux.HandleFunc("POST /peers/invite", u.makeInvite)
 	mux.HandleFunc("GET /secrets", u.secrets)
@@ -109,6 +115,7 @@ func (u *UI) Handler(apiHandler, metrics http.Handler) (http.Handler, error) {
 	mux.HandleFunc("GET /audit", u.audit)
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.login)
+	mux.HandleFunc("POST /logout", u.logout)
 	return u.Guard.Wrap(limitBody(mux)), nil
 }
 
@@ -148,8 +155,17 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, code int, name, titl
 	if err != nil {
 		u.Log.Warn("status for page", "err", err)
 	}
-	p := page{Title: title, Nav: nav, Self: u.API.Self, Status: st, Data: data,
-		Flash: r.URL.Query().Get("done"), Error: r.URL.Query().Get("error")}
+	u.write(w, r, code, name, page{Title: title, Nav: nav, Self: u.API.Self, Status: st, Data: data})
+}
+
+// renderBare writes a page for someone not signed in: no navigation, no
+// status, nothing about the node.
+func (u *UI) renderBare(w http.ResponseWriter, r *http.Request, code int, name, title string, data any) {
+	u.write(w, r, code, name, page{Title: title, Bare: true, Data: data})
+}
+
+func (u *UI) write(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
+	p.Flash, p.Error = r.URL.Query().Get("done"), r.URL.Query().Get("error")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
@@ -211,14 +227,17 @@ func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) addPeer(w http.ResponseWriter, r *http.Request) {
-	res, err := u.API.Backend.AddPeer(r.Context(), strings.TrimSpace(r.FormValue("ticket")))
+	res, err := u.API.Backend.AddPeer(r.Context(), strings.TrimSpace(r.FormValue("ticket")), r.FormValue("role"))
 	if err != nil {
 		back(w, r, "/peers", "", err)
 		return
 	}
-	msg := "added " + res.NodeID
-	if !res.Added {
+	msg := "added " + res.NodeID + " as " + res.Role
+	switch {
+	case !res.Added:
 		msg = res.NodeID + " was already trusted"
+	case !res.Admitted && !res.Joined:
+		msg += ", trusted here only: this node is not an admin, so it admits nobody"
 	}
 	back(w, r, "/peers", msg, nil)
 }
@@ -240,9 +259,10 @@ func (u *UI) peer(w http.ResponseWriter, r *http.Request) {
 	data := struct {
 		Peer    api.Peer
 		Sysinfo *api.Sysinfo
+		Score   *float64
 		Secrets []api.Secret
 		IsSelf  bool
-	}{d.Peer, d.Sysinfo, list.Secrets, d.NodeID == string(u.API.Self.ID)}
+	}{d.Peer, d.Sysinfo, d.Score, list.Secrets, d.NodeID == string(u.API.Self.ID)}
 	title := d.Hostname
 	if title == "" {
 		title = d.NodeID
@@ -452,50 +472,61 @@ func (u *UI) audit(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "audit", "Audit log", "audit", data)
 }
 
+// loginPage asks for the token, or (with ?code= from a login URL) offers
+// to sign in with the code; the page's script submits that form at once.
+// Nothing changes on GET: the code is used by the POST.
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, http.StatusOK, "login", "Sign in", "", nil)
+	u.renderBare(w, r, http.StatusOK, "login", "Sign in", struct{ Code string }{r.URL.Query().Get("code")})
 }
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
-	token := strings.TrimSpace(r.FormValue("token"))
-	probe := r.Clone(r.Context())
-	probe.Header.Set("Authorization", "Bearer "+token)
-	if !u.Guard.Authorized(probe) {
-		back(w, r, "/login", "", errors.New("wrong token"))
+	code, token := strings.TrimSpace(r.FormValue("code")), strings.TrimSpace(r.FormValue("token"))
+	if !u.Guard.signIn(w, code, token) {
+		why := errors.New("wrong token")
+		if code != "" {
+			why = errors.New("this login URL was used already or has expired: run `credmesh ui` for a new one")
+		}
+		back(w, r, "/login", "", why)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// peerAction approves, ignores or revokes a node (POST only).
+func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
+	u.Guard.signOut(w, r)
+	back(w, r, "/login", "signed out", nil)
+}
+
+// peerAction approves, ignores, revokes, promotes or demotes a node (POST
+// only).
 func (u *UI) peerAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		node := r.PathValue("node")
-		var err error
-		switch action {
-		case "approve":
-			err = u.API.Backend.Approve(r.Context(), node)
-		case "ignore":
-			err = u.API.Backend.Ignore(r.Context(), node)
-		case "revoke":
-			err = u.API.Backend.Revoke(r.Context(), node, r.FormValue("reason"))
-		}
+		id, err := u.API.PeerAction(r.Context(), node, action, api.PeerAction{Role: r.FormValue("role"), Reason: r.FormValue("reason")})
 		to := "/peers"
-		if action == "revoke" {
+		if action != "approve" && action != "ignore" {
 			to = "/peers/" + url.PathEscape(node)
 		}
-		back(w, r, to, action+"d "+node, err)
+		done := map[string]string{"approve": "approved", "ignore": "ignored", "revoke": "revoked", "promote": "promoted to admin", "demote": "demoted to node"}[action]
+		back(w, r, to, done+" "+string(id), err)
 	}
 }
 
-func (u *UI) confirmRevoke(w http.ResponseWriter, r *http.Request) {
-	d, err := u.API.PeerDetail(r.Context(), r.PathValue("node"))
-	if err != nil {
-		u.fail(w, r, err)
-		return
+// confirm shows the confirmation page of a revoke, promote or demote.
+func (u *UI) confirm(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, err := u.API.PeerDetail(r.Context(), r.PathValue("node"))
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		data := struct {
+			api.Peer
+			Action string
+		}{d.Peer, action}
+		title := map[string]string{"revoke": "Revoke ", "promote": "Promote ", "demote": "Demote "}[action] + d.NodeID
+		u.render(w, r, http.StatusOK, action, title, "peers", data)
 	}
-	u.render(w, r, http.StatusOK, "revoke", "Revoke "+d.NodeID, "peers", d.Peer)
 }
 
 func (u *UI) invitePage(w http.ResponseWriter, r *http.Request) {
@@ -503,7 +534,7 @@ func (u *UI) invitePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) makeInvite(w http.ResponseWriter, r *http.Request) {
-	res, err := u.API.Backend.Invite(r.Context(), r.FormValue("expires"))
+	res, err := u.API.Backend.Invite(r.Context(), r.FormValue("expires"), r.FormValue("role"))
 	if err != nil {
 		back(w, r, "/peers/invite", "", err)
 		return

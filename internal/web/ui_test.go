@@ -65,9 +65,9 @@ func (b *recordingBackend) Status(context.Context) (api.Status, error) {
 func (b *recordingBackend) Ticket(context.Context) (api.Ticket, error) {
 	return api.Ticket{NodeID: string(b.self), Ticket: "credmesh1testticket"}, nil
 }
-func (b *recordingBackend) AddPeer(context.Context, string) (api.AddPeerResult, error) {
-	b.note("add peer")
-	return api.AddPeerResult{NodeID: "x", Added: true}, nil
+func (b *recordingBackend) AddPeer(_ context.Context, _, role string) (api.AddPeerResult, error) {
+	b.note("add peer as " + role)
+	return api.AddPeerResult{NodeID: "x", Added: true, Admitted: true, Role: role}, nil
 }
 func (b *recordingBackend) SetSecret(_ context.Context, r api.SetSecret) (api.SecretWrites, error) {
 	b.note("set " + r.Name)
@@ -85,21 +85,25 @@ func (b *recordingBackend) DeleteSecret(_ context.Context, name string, _ []stri
 	b.note("delete " + name)
 	return api.SecretWrites{}, nil
 }
-func (b *recordingBackend) Invite(context.Context, string) (api.InviteResult, error) {
-	b.note("invite")
-	return api.InviteResult{Ticket: "credmesh1invite"}, nil
+func (b *recordingBackend) Invite(_ context.Context, _, role string) (api.InviteResult, error) {
+	b.note("invite as " + role)
+	return api.InviteResult{Ticket: "credmesh1invite", Role: role}, nil
 }
-func (b *recordingBackend) Approve(_ context.Context, node string) error {
-	b.note("approve " + node)
-	return nil
+func (b *recordingBackend) Approve(_ context.Context, node, role string) (record.NodeID, error) {
+	b.note("approve " + node + " as " + role)
+	return record.NodeID(node), nil
 }
-func (b *recordingBackend) Ignore(_ context.Context, node string) error {
+func (b *recordingBackend) Ignore(_ context.Context, node string) (record.NodeID, error) {
 	b.note("ignore " + node)
-	return nil
+	return record.NodeID(node), nil
 }
-func (b *recordingBackend) Revoke(_ context.Context, node, _ string) error {
+func (b *recordingBackend) Revoke(_ context.Context, node, _ string) (record.NodeID, error) {
 	b.note("revoke " + node)
-	return nil
+	return record.NodeID(node), nil
+}
+func (b *recordingBackend) SetRole(_ context.Context, node, role string) (record.NodeID, error) {
+	b.note("role " + node + " " + role)
+	return record.NodeID(node), nil
 }
 func (b *recordingBackend) PeerScore(string) (float64, bool) { return 0, false }
 func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult, error) {
@@ -120,7 +124,7 @@ func world(t *testing.T) (*API, *recordingBackend) {
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
 	_ = st.LoadMembers(ctx, idOf(alpha))
-	if _, err := st.AddTrust(ctx, fixedNow, idOf(bravo), store.TrustTicket, nil); err != nil {
+	if _, err := st.AddTrust(ctx, fixedNow, store.Trusted{NodeID: idOf(bravo), Source: store.TrustTicket, Role: record.RoleNode}); err != nil {
 		t.Fatal(err)
 	}
 	seal := func(k ed25519.PrivateKey, kind record.Kind, seq uint64, body []byte) *record.Envelope {
@@ -159,7 +163,7 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		t.Fatal(err)
 	}
 	_ = st.SetLiveness(ctx, fixedNow, []store.Liveness{{NodeID: idOf(bravo), LastSeen: fixedNow.Add(-5 * time.Second), Online: true}})
-	if err := st.NotePeer(ctx, fixedNow.Add(-time.Hour), idOf(evil), record.Node{Hostname: "<script>alert(1)</script>"}, "/ip4/10.0.0.9/tcp/4001"); err != nil {
+	if err := st.NotePeer(ctx, fixedNow.Add(-time.Hour), idOf(evil), record.Node{Hostname: "<script>alert(1)</script>"}, "/ip4/10.0.0.9/tcp/4001", "10.0.0.9"); err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range []store.Event{
@@ -176,19 +180,28 @@ func world(t *testing.T) (*API, *recordingBackend) {
 	return &API{Self: Self{ID: idOf(alpha), Hostname: "alpha"}, Backend: b, Store: st, Log: slog.New(slog.DiscardHandler)}, b
 }
 
-func uiHandler(t *testing.T, a *API, addr, token string) http.Handler {
+// testToken is the web token of the test UIs.
+const testToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func uiHandler(t *testing.T, a *API, addr string) (http.Handler, *Guard) {
 	t.Helper()
-	ui := &UI{API: a, Guard: NewGuard(addr, token), Now: func() time.Time { return fixedNow }, Log: a.Log}
+	g := NewGuard(addr, testToken, func() time.Time { return fixedNow })
+	ui := &UI{API: a, Guard: g, Now: func() time.Time { return fixedNow }, Log: a.Log}
 	h, err := ui.Handler(a.Handler(), NewMetrics(a.Backend).Handler())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h, g
 }
 
+// bearer signs a request in with the token.
+func bearer(r *http.Request) { r.Header.Set("Authorization", "Bearer "+testToken) }
+
+// get makes a signed-in GET (mods may change that).
 func get(t *testing.T, h http.Handler, target string, mod ...func(*http.Request)) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:7100"+target, nil)
+	bearer(r)
 	for _, m := range mod {
 		m(r)
 	}
@@ -199,7 +212,7 @@ func get(t *testing.T, h http.Handler, target string, mod ...func(*http.Request)
 
 func TestPagesGolden(t *testing.T) {
 	a, _ := world(t)
-	h := uiHandler(t, a, "127.0.0.1:7100", "")
+	h, _ := uiHandler(t, a, "127.0.0.1:7100")
 	bravo := string(idOf(key(2)))
 	for _, tc := range []struct{ name, path string }{
 		{"dashboard", "/"},
@@ -274,9 +287,8 @@ func fmtUint(v uint64) string {
 // backend, every response carrying the framing and sniffing headers.
 func TestSecurityMatrix(t *testing.T) {
 	a, b := world(t)
-	local := uiHandler(t, a, "127.0.0.1:7100", "")
-	const token = "0123456789abcdef0123456789abcdef0123456789abcdef"
-	remote := uiHandler(t, a, "0.0.0.0:7100", token)
+	local, _ := uiHandler(t, a, "127.0.0.1:7100")
+	remote, _ := uiHandler(t, a, "0.0.0.0:7100")
 	form := func(method, target string, body string, mod ...func(*http.Request)) *http.Request {
 		r := httptest.NewRequest(method, "http://127.0.0.1:7100"+target, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -293,22 +305,29 @@ func TestSecurityMatrix(t *testing.T) {
 		req  *http.Request
 		want int
 	}{
-		{"foreign Host on GET", local, form("GET", "/", "", host("evil.example")), 403},
-		{"foreign Host on POST", local, form("POST", "/secrets", "name=x&content=y", host("evil.example:7100")), 403},
-		{"rebinding Host on the API", local, form("GET", "/api/v1/status", "", host("attacker.test")), 403},
-		{"mismatched Origin", local, form("POST", "/secrets", "name=x&content=y", hdr("Origin", "http://evil.example")), 403},
-		{"Sec-Fetch-Site cross-site", local, form("POST", "/peers", "ticket=x", hdr("Sec-Fetch-Site", "cross-site")), 403},
-		{"cross-site API write", local, form("POST", "/api/v1/sync", "{}", hdr("Sec-Fetch-Site", "cross-site")), 403},
-		{"reveal via GET", local, form("GET", "/secrets/db-password/reveal", ""), 405},
-		{"API reveal via GET", local, form("GET", "/api/v1/secrets/db-password/reveal", ""), 405},
-		{"sync via GET", local, form("GET", "/peers/x/sync", ""), 405},
-		{"share via GET", local, form("GET", "/secrets/db-password/share?to=bravo", ""), 405},
+		{"foreign Host on GET", local, form("GET", "/", "", host("evil.example"), bearer), 403},
+		{"foreign Host on POST", local, form("POST", "/secrets", "name=x&content=y", host("evil.example:7100"), bearer), 403},
+		{"rebinding Host on the API", local, form("GET", "/api/v1/status", "", host("attacker.test"), bearer), 403},
+		{"mismatched Origin", local, form("POST", "/secrets", "name=x&content=y", hdr("Origin", "http://evil.example"), bearer), 403},
+		{"Sec-Fetch-Site cross-site", local, form("POST", "/peers", "ticket=x", hdr("Sec-Fetch-Site", "cross-site"), bearer), 403},
+		{"cross-site API write", local, form("POST", "/api/v1/sync", "{}", hdr("Sec-Fetch-Site", "cross-site"), bearer), 403},
+		{"reveal via GET", local, form("GET", "/secrets/db-password/reveal", "", bearer), 405},
+		{"API reveal via GET", local, form("GET", "/api/v1/secrets/db-password/reveal", "", bearer), 405},
+		{"sync via GET", local, form("GET", "/peers/x/sync", "", bearer), 405},
+		{"share via GET", local, form("GET", "/secrets/db-password/share?to=bravo", "", bearer), 405},
+		{"no sign-in on loopback: a page", local, form("GET", "/secrets", ""), 303},
+		{"no sign-in on loopback: the API", local, form("GET", "/api/v1/status", ""), 401},
+		{"no sign-in on loopback: a reveal", local, form("POST", "/api/v1/secrets/db-password/reveal", ""), 401},
+		{"no sign-in on loopback: a form post", local, form("POST", "/secrets", "name=x&content=y"), 401},
+		{"no sign-in on loopback: metrics", local, form("GET", "/metrics", ""), 401},
+		{"no sign-in on loopback: a login URL", local, form("POST", "/api/v1/ui/login", ""), 401},
 		{"missing token on a non-loopback bind", remote, form("GET", "/api/v1/status", ""), 401},
 		{"wrong token", remote, form("GET", "/api/v1/secrets", "", hdr("Authorization", "Bearer nope")), 401},
-		{"wrong cookie on a page", remote, form("GET", "/secrets", "", hdr("Cookie", TokenCookie+"=nope")), 303},
-		{"no token on a write", remote, form("POST", "/secrets", "name=x&content=y"), 303},
+		{"a token-shaped cookie is no session", local, form("GET", "/secrets", "", hdr("Cookie", SessionCookie+"="+testToken)), 303},
+		{"wrong session cookie on a page", remote, form("GET", "/secrets", "", hdr("Cookie", SessionCookie+"=nope")), 303},
+		{"no token on a write", remote, form("POST", "/secrets", "name=x&content=y"), 401},
 		{"metrics without a token", remote, form("GET", "/metrics", ""), 401},
-		{"oversized body", local, form("POST", "/api/v1/secrets", strings.Repeat("x", api.MaxRequestBody+1)), 413},
+		{"oversized body", local, form("POST", "/api/v1/secrets", strings.Repeat("x", api.MaxRequestBody+1), bearer), 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
@@ -325,19 +344,7 @@ func TestSecurityMatrix(t *testing.T) {
 	if c := b.changes(); len(c) != 0 {
 		t.Fatalf("hostile requests reached the backend: %v", c)
 	}
-
-	// A login with a wrong token sets no cookie; the right one does.
-	w := httptest.NewRecorder()
-	remote.ServeHTTP(w, form("POST", "/login", "token=wrong"))
-	if len(w.Result().Cookies()) != 0 {
-		t.Fatal("a wrong token got a cookie")
-	}
-	w = httptest.NewRecorder()
-	remote.ServeHTTP(w, form("POST", "/login", "token="+token))
-	if len(w.Result().Cookies()) != 1 {
-		t.Fatal("the right token got no cookie")
-	}
-	ok := get(t, remote, "/api/v1/status", hdr("Authorization", "Bearer "+token))
+	ok := get(t, remote, "/api/v1/status")
 	if ok.Code != 200 {
 		t.Fatalf("the right token: %d", ok.Code)
 	}
@@ -365,15 +372,79 @@ func TestSecurityMatrix(t *testing.T) {
 	}
 }
 
+// Signing in: a login URL works once and gives an HttpOnly, SameSite
+// Strict session cookie with an expiry; the token works too; a wrong one
+// or a used code gets nothing; signing out ends the session; the login
+// page tells a stranger nothing about the node.
+func TestLogin(t *testing.T) {
+	a, _ := world(t)
+	h, g := uiHandler(t, a, "127.0.0.1:7100")
+	post := func(target, body string, mod ...func(*http.Request)) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "http://127.0.0.1:7100"+target, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		for _, m := range mod {
+			m(r)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	noAuth := func(r *http.Request) { r.Header.Del("Authorization") }
+	page := get(t, h, "/login", noAuth).Body.String()
+	for _, secret := range []string{"alpha", "v1.0.0-test", "statusbar", "credmesh1"} {
+		if strings.Contains(page, secret) {
+			t.Errorf("the login page shows %q to someone not signed in", secret)
+		}
+	}
+	code, _ := g.LoginCode(LoginCodeTTL)
+	if p := get(t, h, "/login?code="+code, noAuth).Body.String(); !strings.Contains(p, `id="login-code"`) || !strings.Contains(p, code) {
+		t.Fatalf("the login URL's page has no form posting the code:\n%s", p)
+	}
+	w := post("/login", "code="+code)
+	cookies := w.Result().Cookies()
+	if w.Code != http.StatusSeeOther || len(cookies) != 1 {
+		t.Fatalf("login with a code: %d, cookies %v", w.Code, cookies)
+	}
+	c := cookies[0]
+	if c.Name != SessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Expires.IsZero() || c.MaxAge <= 0 || c.Value == code || c.Value == testToken {
+		t.Fatalf("session cookie %+v", c)
+	}
+	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value}) }
+	if w := get(t, h, "/secrets", withCookie); w.Code != 200 {
+		t.Fatalf("the session does not open a page: %d", w.Code)
+	}
+	if w := post("/login", "code="+code); len(w.Result().Cookies()) != 0 || !strings.Contains(w.Header().Get("Location"), "error=") {
+		t.Fatal("a login URL worked twice")
+	}
+	if w := post("/login", "token=wrong"); len(w.Result().Cookies()) != 0 {
+		t.Fatal("a wrong token got a cookie")
+	}
+	if w := post("/login", "token="+testToken); len(w.Result().Cookies()) != 1 {
+		t.Fatal("the right token got no session")
+	}
+	if w := post("/logout", "", withCookie); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", w.Code)
+	}
+	if w := get(t, h, "/secrets", withCookie); w.Code != http.StatusSeeOther {
+		t.Fatalf("the session still works after signing out: %d", w.Code)
+	}
+	expired, _ := g.LoginCode(-time.Second)
+	if w := post("/login", "code="+expired); len(w.Result().Cookies()) != 0 {
+		t.Fatal("an expired login URL worked")
+	}
+}
+
 // Reveal is POST only, uncached, escaped, and same-origin posts work.
 func TestRevealAndForms(t *testing.T) {
 	a, b := world(t)
-	h := uiHandler(t, a, "127.0.0.1:7100", "")
+	h, _ := uiHandler(t, a, "127.0.0.1:7100")
 	post := func(target string, vals url.Values) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "http://127.0.0.1:7100"+target, strings.NewReader(vals.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", "http://127.0.0.1:7100")
 		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		bearer(r)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w

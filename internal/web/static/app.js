@@ -63,3 +63,10 @@ function refresh() {
 }
 
 setInterval(refresh, 3000);
+
+// A login URL (/login?code=...) signs in at once: its form posts the
+// one-time code (a GET never changes anything).
+document.addEventListener("DOMContentLoaded", function () {
+  var f = document.getElementById("login-code");
+  if (f) f.submit();
+});
