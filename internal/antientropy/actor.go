@@ -213,6 +213,9 @@ func (a *AntiEntropy) start(p record.NodeID, replies []chan<- PullResult) {
 func (a *AntiEntropy) randomMember() (record.NodeID, bool) {
 	h := a.cfg.Host()
 	members := a.cfg.Store.Members()
+	if members.IsRevoked(members.Self()) {
+		return "", false // every member refuses a revoked node
+	}
 	var candidates []record.NodeID
 	for _, id := range members.List() {
 		if id == members.Self() {

@@ -109,6 +109,15 @@ func TestWebUIInBrowser(t *testing.T) {
 		}
 	}
 
+	// Not signed in, every page is the login page; the URL from
+	// `credmesh ui` signs the browser in (one node at a time).
+	run("not signed in", chromedp.Navigate(urlA+"/secrets"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := textOf(t, ctx, "h1"); h != "Sign in" {
+		t.Fatalf("without a session /secrets shows %q", h)
+	}
+	run("sign in on alpha", chromedp.Navigate(a.loginURL()), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+	run("sign in on bravo", chromedp.Navigate(b.loginURL()), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+
 	// The dashboard shows this node's ID, recipient and ticket with copy buttons.
 	run("dashboard", chromedp.Navigate(urlA+"/"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 	if body := textOf(t, ctx, "main"); !strings.Contains(body, ids[a]) || !strings.Contains(body, "credmesh1") {
@@ -196,6 +205,38 @@ func TestWebUIInBrowser(t *testing.T) {
 	if h := textOf(t, ctx, "h1"); h != "charlie" {
 		t.Fatalf("peer link led to %q", h)
 	}
+	// Promote charlie through the confirmation page, then demote it.
+	for _, step := range []struct{ link, flash, role string }{
+		{"Promote to admin…", "promoted to admin", "admin"},
+		{"Demote to node…", "demoted to node", "node"},
+	} {
+		run(step.link,
+			chromedp.Navigate(urlA+"/peers/"+ids[c]),
+			chromedp.Click(chromedp.Search(`//a[text()="`+step.link+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`button.danger`)),
+		)
+		if step.role == "admin" {
+			screenshot(t, ctx, shots, "promote")
+		}
+		run("confirm", chromedp.Click(chromedp.CSS(`button.danger`)), chromedp.WaitVisible(chromedp.CSS("p.flash")))
+		if f := textOf(t, ctx, "p.flash"); !strings.Contains(f, step.flash) {
+			t.Fatalf("flash after %s: %q", step.link, f)
+		}
+		eventually(t, 30*time.Second, "charlie is "+step.role+" everywhere", func() bool {
+			for _, n := range []*meshNode{b, c} {
+				if n == c {
+					if n.status().Role != step.role {
+						return false
+					}
+					continue
+				}
+				if p, ok := find(n.peers(), ids[c]); !ok || p.Role != step.role {
+					return false
+				}
+			}
+			return true
+		}, nil)
+	}
 	run("view secrets link", chromedp.Navigate(urlA+"/peers"), chromedp.Click(chromedp.CSS(`tr[data-node="`+ids[c]+`"] a[href^="/secrets?node="]`)),
 		chromedp.WaitVisible(chromedp.CSS("table.secrets")))
 	if body := textOf(t, ctx, "table.secrets"); !strings.Contains(body, "charlie") || strings.Contains(body, "bravo") {
@@ -219,5 +260,12 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Fatalf("audit page lacks the deletion or the share:\n%s", body)
 	}
 	screenshot(t, ctx, shots, "audit")
+
+	// Signing out ends the session.
+	run("sign out", chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	run("after signing out", chromedp.Navigate(urlA+"/secrets"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := textOf(t, ctx, "h1"); h != "Sign in" {
+		t.Fatalf("after signing out /secrets shows %q", h)
+	}
 	t.Logf("screenshots in %s", shots)
 }

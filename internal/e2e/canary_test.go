@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -165,12 +164,7 @@ func scanNode(t *testing.T, o *meshNode, n needles, ids map[*meshNode]string) []
 		paths = append(paths, "/api/v1/peers/"+url.PathEscape(id), "/peers/"+url.PathEscape(id))
 	}
 	for _, p := range paths {
-		resp, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := webDo(t, o, http.MethodGet, p, nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s GET %s: %s %s", o.name, p, resp.Status, body)
 		}
@@ -178,12 +172,7 @@ func scanNode(t *testing.T, o *meshNode, n needles, ids map[*meshNode]string) []
 	}
 	// Asking to reveal it where there is no copy is refused, and says
 	// nothing about it either.
-	resp, err := http.Post(base+"/api/v1/secrets/canary/reveal", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := webDo(t, o, http.MethodPost, "/api/v1/secrets/canary/reveal", nil)
 	if resp.StatusCode == http.StatusOK {
 		t.Fatalf("%s revealed bravo's secret: %s", o.name, body)
 	}

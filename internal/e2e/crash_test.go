@@ -48,7 +48,7 @@ func newCrashPair(t *testing.T) *crashPair {
 	p.a = startMesh(t, "alpha", root+"/a")
 	p.ticket = p.a.ticket()
 	p.b = startMesh(t, "bravo", p.bDir, p.ticket)
-	mustCLI(t, p.a.dataDir, "peers", "add", p.b.ticket())
+	mustCLI(t, p.a.dataDir, "peers", "add", p.b.ticket(), "--role", "admin") // bravo writes for alpha
 	ida, idb := p.a.status().NodeID, p.b.status().NodeID
 	eventually(t, 30*time.Second, "alpha and bravo online members of each other", func() bool {
 		pa, oka := find(p.a.peers(), idb)

@@ -77,8 +77,31 @@ wait:
 	if os.Geteuid() != 0 && !strings.Contains(out.String(), "PLAIN FILES") {
 		t.Fatal("without root the demo does not say its credentials are plain files")
 	}
-	getJSON := func(url string, v any) bool {
-		resp, err := http.Get(url)
+	clients, bases := map[string]*http.Client{}, map[string]string{}
+	for name, login := range urls {
+		// The printed login URL signs a browser in; nothing works without.
+		base := login[:strings.Index(login, "/login?")]
+		if resp, err := http.Get(base + "/api/v1/status"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s's API answers without a login: %v %v", name, err, resp)
+		}
+		c := signIn(t, login)
+		clients[name], bases[name] = c, base
+		resp, err := c.Get(base + "/api/v1/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var st api.Status
+		if resp.StatusCode != 200 || json.Unmarshal(b, &st) != nil || st.Hostname != name {
+			t.Fatalf("%s's UI at %s does not answer as %s: %d %s", name, base, name, resp.StatusCode, b)
+		}
+		if want := map[string]string{"alpha": "admin", "bravo": "node", "charlie": "node"}[name]; st.Role != want {
+			t.Fatalf("%s's role is %q, want %q", name, st.Role, want)
+		}
+	}
+	getJSON := func(c *http.Client, url string, v any) bool {
+		resp, err := c.Get(url)
 		if err != nil {
 			return false
 		}
@@ -86,20 +109,9 @@ wait:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == 200 && json.Unmarshal(b, v) == nil
 	}
-	for name, u := range urls {
-		var st api.Status
-		if !getJSON(u+"/api/v1/status", &st) || st.Hostname != name {
-			t.Fatalf("%s's UI at %s does not answer as %s", name, u, name)
-		}
-		resp, err := http.Get(u + "/")
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s's dashboard: %v", name, err)
-		}
-		resp.Body.Close()
-	}
 	eventually(t, time.Minute, "the sample secret written on bravo and charlie", func() bool {
 		var list api.Secrets
-		if !getJSON(urls["alpha"]+"/api/v1/secrets", &list) || len(list.Secrets) != 1 {
+		if !getJSON(clients["alpha"], bases["alpha"]+"/api/v1/secrets", &list) || len(list.Secrets) != 1 {
 			return false
 		}
 		written := 0

@@ -42,7 +42,9 @@ type hostile struct {
 	mu    sync.Mutex
 	// smuggle is what its anti-entropy server lists and serves.
 	smuggle [][]byte
-	served  chan struct{}
+	// honest serves only what is listed and asked for (no extra record).
+	honest bool
+	served chan struct{}
 }
 
 // storedSecret reads the raw envelope of name at version from a node's
@@ -78,7 +80,16 @@ func storedSecret(t *testing.T, dataDir, name string, version uint64) []byte {
 
 func (x *hostile) setSmuggle(raws [][]byte) {
 	x.mu.Lock()
-	x.smuggle = raws
+	x.smuggle, x.honest = raws, false
+	x.mu.Unlock()
+}
+
+// offer serves raws from its log the way a node does: listed, and sent
+// when asked for (what a member whose key was stolen can always do, and
+// what pubsub cannot stop listening to).
+func (x *hostile) offer(raws ...[]byte) {
+	x.mu.Lock()
+	x.smuggle, x.honest = raws, true
 	x.mu.Unlock()
 }
 
@@ -183,8 +194,12 @@ func (x *hostile) serveSync(s network.Stream) {
 		return
 	}
 	x.mu.Lock()
-	smuggle := x.smuggle
+	smuggle, honest := x.smuggle, x.honest
 	x.mu.Unlock()
+	if honest {
+		// List everything, then serve exactly what is asked for.
+		smuggle = append(smuggle, nil)
+	}
 	if len(smuggle) == 0 {
 		frame('L', []byte{4, 'e', 'v', 'i', 'l', 0, 0, 0, 0})
 		return
@@ -202,11 +217,15 @@ func (x *hostile) serveSync(s network.Stream) {
 	list = binary.AppendUvarint(list, uint64(len(smuggle)-1))
 	frame('L', append(list, ids...))
 	for {
-		typ, _, err := read()
+		typ, want, err := read()
 		if err != nil || typ != 'W' {
 			break
 		}
 		for _, raw := range smuggle { // everything, including the unasked-for one
+			sum := sha256.Sum256(raw)
+			if raw == nil || (honest && !bytes.Contains(want, sum[:])) {
+				continue
+			}
 			frame('R', raw)
 		}
 		frame('E', nil)
@@ -281,7 +300,7 @@ func TestHostilePeerMatrix(t *testing.T) {
 	root := t.TempDir()
 	a := startMesh(t, "alpha", root+"/a")
 	b := startMesh(t, "bravo", root+"/b", a.ticket())
-	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", b.ticket(), "--role", "admin") // bravo writes for alpha
 	ids := map[*meshNode]string{a: a.status().NodeID, b: b.status().NodeID}
 	eventually(t, 30*time.Second, "bravo online at alpha", func() bool {
 		p, ok := find(a.peers(), ids[b])

@@ -241,7 +241,8 @@ func (r *partitionRun) start() {
 		r.ids = append(r.ids, n.status().NodeID)
 	}
 	for _, n := range r.nodes[1:] {
-		mustCLI(t, first.dataDir, "peers", "add", n.ticket())
+		// Every node an admin: every node writes for every other.
+		mustCLI(t, first.dataDir, "peers", "add", n.ticket(), "--role", "admin")
 	}
 	for i, n := range r.nodes {
 		var ps []api.Peer
@@ -300,8 +301,7 @@ func (r *partitionRun) write(stop context.Context, i int, rng *rand.Rand) {
 			res, err = c.DeleteSecret(ctx, name, []string{r.ids[target]})
 		default:
 			// Update a secret made by another node for this one, once
-			// this node has it (before that, a write would be a rival
-			// first version, not an update).
+			// this node has it (a target may always write its own).
 			other := (i + 1 + rng.IntN(partitionNodes-1)) % partitionNodes
 			name = fmt.Sprintf("w%d-%d", other, rng.IntN(8))
 			if _, herr := c.History(ctx, name, r.ids[i]); herr != nil {

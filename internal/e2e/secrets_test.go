@@ -24,15 +24,22 @@ import (
 
 // trio starts alpha, bravo and charlie, all members of each other (B and
 // C start with A's ticket; A adds theirs), and waits until every node
-// knows every other's age recipient.
+// knows every other's age recipient. Alpha is the admin, bravo and
+// charlie plain nodes.
 func trio(t *testing.T) (a, b, c *meshNode, ids map[*meshNode]string) {
+	t.Helper()
+	return trioRoles(t, "node", "node")
+}
+
+// trioRoles is trio with the roles alpha gives bravo and charlie.
+func trioRoles(t *testing.T, bRole, cRole string) (a, b, c *meshNode, ids map[*meshNode]string) {
 	t.Helper()
 	root := t.TempDir()
 	a = startMesh(t, "alpha", root+"/a")
 	b = startMesh(t, "bravo", root+"/b", a.ticket())
 	c = startMesh(t, "charlie", root+"/c", a.ticket())
-	mustCLI(t, a.dataDir, "peers", "add", b.ticket())
-	mustCLI(t, a.dataDir, "peers", "add", c.ticket())
+	mustCLI(t, a.dataDir, "peers", "add", b.ticket(), "--role", bRole)
+	mustCLI(t, a.dataDir, "peers", "add", c.ticket(), "--role", cRole)
 	ids = map[*meshNode]string{a: a.status().NodeID, b: b.status().NodeID, c: c.status().NodeID}
 	for _, n := range []*meshNode{a, b, c} {
 		for _, o := range []*meshNode{a, b, c} {
@@ -276,13 +283,14 @@ func currentSet(t *testing.T, n *meshNode) string {
 	return strings.Join(lines, "\n")
 }
 
-// While charlie is away (stopped, or killed half way), alpha and bravo set
+// While charlie is away (stopped, or killed half way), alpha and bravo (two
+// admins) set
 // 50 secrets, update 20 and delete 10; back, charlie ends with exactly
 // their current set: no stale version, no resurrected delete.
 func TestSecretsCatchUpAfterOffline(t *testing.T) {
 	for _, how := range []string{"stopped", "killed mid-way"} {
 		t.Run(how, func(t *testing.T) {
-			a, b, c, _ := trio(t)
+			a, b, c, _ := trioRoles(t, "admin", "node") // alpha and bravo write for anyone
 			writers := []*meshNode{a, b}
 			targets := []string{"alpha", "bravo", "charlie"}
 			if how == "stopped" {

@@ -29,6 +29,11 @@ func (g *Gossip) validate(ctx context.Context, from peer.ID, m *pubsub.Message) 
 	}
 	members := g.cfg.Store.Members()
 	body, err := record.Check(env, members, g.now())
+	if err != nil && g.cfg.Store.CounterRevokeCounts(ctx, env, g.now(), err) {
+		// A crossed revocation: its author is revoked here, but the revoke
+		// counts in its own view (the store keeps it).
+		body, err = record.DecodeBody(env)
+	}
 	if err != nil {
 		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: env.AuthorID(), ID: env.ID().String(),
 			Reason: record.ReasonOf(err), Detail: err.Error(), From: src})

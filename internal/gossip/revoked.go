@@ -30,6 +30,7 @@ const maxNoticeRecords = 8
 func (g *Gossip) onRevokedConnected(ctx context.Context, p peer.ID) {
 	id := record.NodeID(p.String())
 	if last, ok := g.noticed[p]; ok && g.now().Sub(last) < noticeEvery {
+		g.log.Debug("revoked node connected; hanging up (told it recently)", "node", id)
 		_ = g.h.Network().ClosePeer(p)
 		return
 	}
@@ -51,8 +52,10 @@ func (g *Gossip) onRevokedConnected(ctx context.Context, p peer.ID) {
 		defer cancel()
 		s, err := g.h.NewStream(network.WithAllowLimitedConn(sctx, "revoked"), p, revokedProtocol)
 		if err != nil {
+			g.log.Debug("revocation notice not sent", "node", id, "err", err)
 			return
 		}
+		g.log.Debug("telling a revoked node it is revoked", "node", id, "records", len(raws))
 		defer s.Close()
 		_ = s.SetDeadline(time.Now().Add(helloTimeout))
 		for _, raw := range raws {

@@ -79,8 +79,12 @@ func (n *Node) WebURL() string {
 	return n.web.URL()
 }
 
-// Pull implements gossip.Sink: ask anti-entropy to pull from peer.
+// Pull implements gossip.Sink: ask anti-entropy to pull from peer. A
+// revoked node pulls from nobody (every member refuses it).
 func (n *Node) Pull(peer record.NodeID) {
+	if n.store.Members().IsRevoked(n.self) {
+		return
+	}
 	if err := n.aeRef.Cast(antientropy.Pull{Peer: peer}); err != nil {
 		n.log.Debug("pull not queued", "node", peer, "err", err)
 	}

@@ -73,16 +73,25 @@ func (s *Store) writeMembers(ctx context.Context, fn func(tx *txw) (changed bool
 }
 
 func loadMembers(ctx context.Context, tx *txw, self record.NodeID) (*record.Members, error) {
+	in, err := loadMembershipInput(ctx, tx, self)
+	if err != nil {
+		return nil, err
+	}
+	return record.ComputeMembers(in), nil
+}
+
+// loadMembershipInput reads what membership is computed from.
+func loadMembershipInput(ctx context.Context, tx *txw, self record.NodeID) (record.MembershipInput, error) {
 	in := record.MembershipInput{Self: self, Founder: true}
 	rows, err := tx.QueryContext(ctx, "SELECT node_id, source, role FROM trust")
 	if err != nil {
-		return nil, fmt.Errorf("load trust: %w", err)
+		return in, fmt.Errorf("load trust: %w", err)
 	}
 	for rows.Next() {
 		var id, source, role string
 		if err := rows.Scan(&id, &source, &role); err != nil {
 			rows.Close()
-			return nil, err
+			return in, err
 		}
 		r, _ := record.ParseRole(role)
 		in.Anchors = append(in.Anchors, record.Anchor{ID: record.NodeID(id), Role: r})
@@ -92,33 +101,33 @@ func loadMembers(ctx context.Context, tx *txw, self record.NodeID) (*record.Memb
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return in, err
 	}
 	recs, err := queryRecords(ctx, tx, "WHERE kind IN (?, ?)", int(record.KindAdmit), int(record.KindRevoke))
 	if err != nil {
-		return nil, fmt.Errorf("load admits and revokes: %w", err)
+		return in, fmt.Errorf("load admits and revokes: %w", err)
 	}
 	for _, r := range recs {
 		e, err := record.OpenStored(r.Raw)
 		if err != nil {
-			return nil, fmt.Errorf("stored %s %s: %w", r.Kind, r.ID.Short(), err)
+			return in, fmt.Errorf("stored %s %s: %w", r.Kind, r.ID.Short(), err)
 		}
 		switch r.Kind {
 		case record.KindAdmit:
 			a, err := record.DecodeAdmit(e.Body)
 			if err != nil {
-				return nil, fmt.Errorf("stored admit %s: %w", r.ID.Short(), err)
+				return in, fmt.Errorf("stored admit %s: %w", r.ID.Short(), err)
 			}
 			in.Admits = append(in.Admits, record.AdmitRec{ID: r.ID, Author: r.Author, Subject: a.SubjectID(), Role: a.Role, Time: e.Time, Pin: a.Pin})
 		case record.KindRevoke:
 			v, err := record.DecodeRevoke(e.Body)
 			if err != nil {
-				return nil, fmt.Errorf("stored revoke %s: %w", r.ID.Short(), err)
+				return in, fmt.Errorf("stored revoke %s: %w", r.ID.Short(), err)
 			}
 			in.Revokes = append(in.Revokes, record.RevokeRec{ID: r.ID, Author: r.Author, Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
 		}
 	}
-	return record.ComputeMembers(in), nil
+	return in, nil
 }
 
 // resolveAll resolves every secret head again under m.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,56 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 	return out, nil
 }
 
+// counterRevoke reports whether a refusal of a revoke may be lifted by
+// judging it in its own view: its author was revoked or demoted.
+func counterRevoke(err error) bool {
+	r := record.ReasonOf(err)
+	return r == record.ReasonRevoked || r == record.ReasonNotAllowed
+}
+
+// decideCounterRevoke keeps a revoke whose author this node no longer
+// takes as an admin when it counts all the same: judged without the
+// records of its subject it did not pin (crossed revocations, where each
+// admin revoked the other without seeing the other's revoke). It counts
+// when membership computed with it makes its subject revoked by it.
+func (s *Store) decideCounterRevoke(ctx context.Context, tx *txw, e *record.Envelope, now time.Time, refusal error) (any, error) {
+	if err := record.CheckTime(e, now); err != nil {
+		return nil, err
+	}
+	v, err := record.DecodeRevoke(e.Body)
+	if err != nil || v.SubjectID() == e.AuthorID() {
+		return nil, refusal
+	}
+	in, err := loadMembershipInput(ctx, tx, s.self)
+	if err != nil {
+		return nil, err
+	}
+	in.Revokes = append(in.Revokes, record.RevokeRec{ID: e.ID(), Author: e.AuthorID(), Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
+	rev, ok := record.ComputeMembers(in).Revocation(v.SubjectID())
+	if !ok || !slices.Contains(rev.Records, e.ID()) {
+		return nil, refusal
+	}
+	return v, nil
+}
+
+// CounterRevokeCounts reports whether a revoke that Check refused (its
+// author revoked or no longer an admin here) counts all the same in its
+// own view, as decideCounterRevoke decides when it is applied. The gossip
+// validator asks it so that such a revoke is not dropped before the store
+// sees it.
+func (s *Store) CounterRevokeCounts(ctx context.Context, e *record.Envelope, now time.Time, refusal error) bool {
+	if e.Kind != record.KindRevoke || !counterRevoke(refusal) {
+		return false
+	}
+	ok := false
+	_ = s.read(ctx, func(tx *txw) error {
+		_, err := s.decideCounterRevoke(ctx, tx, e, now, refusal)
+		ok = err == nil
+		return nil
+	})
+	return ok
+}
+
 // needsFresh reports whether a rejection may be lifted by a membership
 // change earlier in the same batch.
 func needsFresh(err error) bool {
@@ -138,8 +189,26 @@ func (s *Store) decide(ctx context.Context, tx *txw, e *record.Envelope, m *reco
 		return nil, err
 	}
 	body, err := record.Check(e, m, now)
+	if err != nil && e.Kind == record.KindRevoke && counterRevoke(err) {
+		return s.decideCounterRevoke(ctx, tx, e, now, err)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if r, ok := body.(record.Receipt); ok {
+		// A receipt is its target's word on its own secret: one about a
+		// version held here for another node is refused. (One about a
+		// version not held yet is kept; it is keyed by its author and shown
+		// only where its author is the target.)
+		var target string
+		err := tx.QueryRowContext(ctx, "SELECT target FROM secrets WHERE id = ?", r.Secret[:]).Scan(&target)
+		if err == nil && record.NodeID(target) != e.AuthorID() {
+			return nil, &record.RejectError{Reason: record.ReasonNotAllowed,
+				Detail: fmt.Sprintf("receipt by %s for %s's secret %q", e.AuthorID().Short(), record.NodeID(target).Short(), r.Name)}
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
 	}
 	if record.IsLatestKind(e.Kind) {
 		cur, err := latest(ctx, tx, e.Kind, recordKey(e, body))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
@@ -10,8 +11,21 @@ import (
 	"time"
 )
 
-// SessionCookie carries a browser's session after a login.
+// SessionCookie starts the name of the cookie that carries a browser's
+// session after a login. The full name ends with a tag of the node's
+// token, because cookies are per host, not per port: two nodes on one
+// machine (the demo, a test cluster) would otherwise sign each other's
+// browsers out.
 const SessionCookie = "credmesh_session"
+
+// cookieName is the session cookie's name for a node with token.
+func cookieName(token string) string {
+	sum := sha256.Sum256([]byte("credmesh session cookie\x00" + token))
+	return SessionCookie + "_" + hex.EncodeToString(sum[:4])
+}
+
+// CookieName returns the name of the session cookie this guard sets.
+func (g *Guard) CookieName() string { return g.cookie }
 
 // Lifetimes of what a login hands out.
 const (
@@ -120,7 +134,7 @@ func (g *Guard) Authorized(r *http.Request) bool {
 		got := strings.TrimPrefix(a, "Bearer ")
 		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(g.Token)) == 1
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(g.cookie); err == nil {
 		return g.sessions.valid(c.Value)
 	}
 	return false
@@ -144,15 +158,15 @@ func (g *Guard) signIn(w http.ResponseWriter, code, token string) bool {
 		return false
 	}
 	id, exp := g.sessions.start()
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", Expires: exp, MaxAge: int(SessionTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: g.cookie, Value: id, Path: "/", Expires: exp, MaxAge: int(SessionTTL.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return true
 }
 
 // signOut ends r's session and clears its cookie.
 func (g *Guard) signOut(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(g.cookie); err == nil {
 		g.sessions.end(c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: g.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }

@@ -22,6 +22,7 @@ type Guard struct {
 	Token    string
 	cop      *http.CrossOriginProtection
 	sessions *sessions
+	cookie   string
 }
 
 // NewGuard returns the guard for a listener bound to addr that requires
@@ -29,7 +30,7 @@ type Guard struct {
 // wall clock).
 func NewGuard(addr, token string, now func() time.Time, extraHosts ...string) *Guard {
 	g := &Guard{Hosts: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}, Token: token,
-		cop: http.NewCrossOriginProtection(), sessions: newSessions(now)}
+		cop: http.NewCrossOriginProtection(), sessions: newSessions(now), cookie: cookieName(token)}
 	host, _, err := net.SplitHostPort(addr)
 	if err == nil && host != "" {
 		g.Hosts[strings.Trim(host, "[]")] = true

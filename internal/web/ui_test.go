@@ -287,7 +287,7 @@ func fmtUint(v uint64) string {
 // backend, every response carrying the framing and sniffing headers.
 func TestSecurityMatrix(t *testing.T) {
 	a, b := world(t)
-	local, _ := uiHandler(t, a, "127.0.0.1:7100")
+	local, g := uiHandler(t, a, "127.0.0.1:7100")
 	remote, _ := uiHandler(t, a, "0.0.0.0:7100")
 	form := func(method, target string, body string, mod ...func(*http.Request)) *http.Request {
 		r := httptest.NewRequest(method, "http://127.0.0.1:7100"+target, strings.NewReader(body))
@@ -323,8 +323,8 @@ func TestSecurityMatrix(t *testing.T) {
 		{"no sign-in on loopback: a login URL", local, form("POST", "/api/v1/ui/login", ""), 401},
 		{"missing token on a non-loopback bind", remote, form("GET", "/api/v1/status", ""), 401},
 		{"wrong token", remote, form("GET", "/api/v1/secrets", "", hdr("Authorization", "Bearer nope")), 401},
-		{"a token-shaped cookie is no session", local, form("GET", "/secrets", "", hdr("Cookie", SessionCookie+"="+testToken)), 303},
-		{"wrong session cookie on a page", remote, form("GET", "/secrets", "", hdr("Cookie", SessionCookie+"=nope")), 303},
+		{"a token-shaped cookie is no session", local, form("GET", "/secrets", "", hdr("Cookie", g.CookieName()+"="+testToken)), 303},
+		{"wrong session cookie on a page", remote, form("GET", "/secrets", "", hdr("Cookie", g.CookieName()+"=nope")), 303},
 		{"no token on a write", remote, form("POST", "/secrets", "name=x&content=y"), 401},
 		{"metrics without a token", remote, form("GET", "/metrics", ""), 401},
 		{"oversized body", local, form("POST", "/api/v1/secrets", strings.Repeat("x", api.MaxRequestBody+1), bearer), 413},
@@ -407,10 +407,10 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("login with a code: %d, cookies %v", w.Code, cookies)
 	}
 	c := cookies[0]
-	if c.Name != SessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Expires.IsZero() || c.MaxAge <= 0 || c.Value == code || c.Value == testToken {
+	if c.Name != g.CookieName() || !strings.HasPrefix(c.Name, SessionCookie+"_") || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Expires.IsZero() || c.MaxAge <= 0 || c.Value == code || c.Value == testToken {
 		t.Fatalf("session cookie %+v", c)
 	}
-	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value}) }
+	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: g.CookieName(), Value: c.Value}) }
 	if w := get(t, h, "/secrets", withCookie); w.Code != 200 {
 		t.Fatalf("the session does not open a page: %d", w.Code)
 	}
