@@ -13,22 +13,22 @@ const MaxRequestBody = 3 << 20
 
 // Status is GET /api/v1/status.
 type Status struct {
-	NodeID        string      `json:"node_id"`
-	Hostname      string      `json:"hostname"`
-	AgeRecipient  string      `json:"age_recipient"`
-	Version       string      `json:"version"`
-	StartedAt     time.Time   `json:"started_at"`
-	UptimeSeconds float64     `json:"uptime_seconds"`
-	DataDir       string      `json:"data_dir"`
-	Web           string      `json:"web,omitempty"` // the web UI's URL, when it is on
+	NodeID        string    `json:"node_id"`
+	Hostname      string    `json:"hostname"`
+	AgeRecipient  string    `json:"age_recipient"`
+	Version       string    `json:"version"`
+	StartedAt     time.Time `json:"started_at"`
+	UptimeSeconds float64   `json:"uptime_seconds"`
+	DataDir       string    `json:"data_dir"`
+	Web           string    `json:"web,omitempty"` // the web UI's URL, when it is on
 	// Role is this node's role in its own view: admin or node.
 	Role string `json:"role"`
 	// Revoked says who revoked this node, when and why; nil while it is
 	// not revoked.
-	Revoked       *Revocation `json:"revoked,omitempty"`
-	Counts        Counts      `json:"counts"`
-	Credentials   Credentials `json:"credentials"`
-	Gossip        Gossip      `json:"gossip"`
+	Revoked     *Revocation `json:"revoked,omitempty"`
+	Counts      Counts      `json:"counts"`
+	Credentials Credentials `json:"credentials"`
+	Gossip      Gossip      `json:"gossip"`
 }
 
 // Revocation says who revoked a node, when and why.

@@ -2,8 +2,8 @@ package node
 
 import (
 	"context"
-	"time"
 	"fmt"
+	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/antientropy"
