@@ -23,6 +23,9 @@ import (
 var bin, daemonBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(probeEnv) != "" {
+		os.Exit(probe()) // this binary, run as another user by TestWebRefusesAnotherLocalUser
+	}
 	dir, err := os.MkdirTemp("", "credmesh-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
