@@ -38,9 +38,10 @@ func idOf(k ed25519.PrivateKey) record.NodeID { return record.NodeIDOf(k.Public(
 // can count what got through. The real node backend is exercised by the
 // end-to-end tests.
 type recordingBackend struct {
-	self  record.NodeID
-	mu    sync.Mutex
-	calls []string
+	self    record.NodeID
+	revoked *api.Revocation // this node's status says it was revoked
+	mu      sync.Mutex
+	calls   []string
 }
 
 func (b *recordingBackend) note(c string) {
@@ -56,6 +57,9 @@ func (b *recordingBackend) changes() []string {
 }
 
 func (b *recordingBackend) Status(context.Context) (api.Status, error) {
+	if b.revoked != nil {
+		return api.Status{NodeID: string(b.self), Hostname: "alpha", Role: "revoked", Revoked: b.revoked}, nil
+	}
 	return api.Status{NodeID: string(b.self), Hostname: "alpha", AgeRecipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
 		Version: "v1.0.0-test", StartedAt: fixedNow.Add(-time.Hour), UptimeSeconds: 3600, DataDir: "/var/lib/credmesh",
 		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}},
@@ -432,6 +436,23 @@ func TestLogin(t *testing.T) {
 	expired, _ := g.LoginCode(-time.Second)
 	if w := post("/login", "code="+expired); len(w.Result().Cookies()) != 0 {
 		t.Fatal("an expired login URL worked")
+	}
+}
+
+// A revoked node's pages carry a banner saying who revoked it, when and
+// why; the others none.
+func TestRevokedBanner(t *testing.T) {
+	a, b := world(t)
+	h, _ := uiHandler(t, a, "127.0.0.1:7100")
+	if strings.Contains(get(t, h, "/").Body.String(), "banner revoked") {
+		t.Fatal("a banner on a node that is not revoked")
+	}
+	b.revoked = &api.Revocation{By: []string{string(idOf(key(2)))}, At: fixedNow, Reason: "laptop stolen"}
+	for _, p := range []string{"/", "/secrets", "/peers"} {
+		body := get(t, h, p).Body.String()
+		if !strings.Contains(body, `class="banner revoked"`) || !strings.Contains(body, "laptop stolen") || !strings.Contains(body, "refuses every write") {
+			t.Fatalf("%s on a revoked node has no banner:\n%s", p, body)
+		}
 	}
 }
 
