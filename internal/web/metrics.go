@@ -64,6 +64,7 @@ var (
 	descPeers    = prometheus.NewDesc("credmesh_peers", "Other nodes by state (online counts members heard from).", []string{"state"}, nil)
 	descRecords  = prometheus.NewDesc("credmesh_records", "Records stored, by kind.", []string{"kind"}, nil)
 	descRejects  = prometheus.NewDesc("credmesh_rejects_total", "Messages and records refused since start, by reason.", []string{"reason"}, nil)
+	descDropped  = prometheus.NewDesc("credmesh_gossip_dropped_total", "Gossip messages dropped before validation since start (from non-members, graylisted or throttled peers), by reason.", []string{"reason"}, nil)
 	descCreds    = prometheus.NewDesc("credmesh_credentials", "Credential files by state.", []string{"state"}, nil)
 	descUp       = prometheus.NewDesc("credmesh_uptime_seconds", "Seconds since the node started.", nil, nil)
 	descGossip   = prometheus.NewDesc("credmesh_gossip_bytes_total", "Bytes on GossipSub streams since start, by direction.", []string{"direction"}, nil)
@@ -73,7 +74,7 @@ var (
 type statusCollector struct{ src StatusSource }
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descCreds, descUp, descWriterOK, descGossip} {
+	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descDropped, descCreds, descUp, descWriterOK, descGossip} {
 		ch <- d
 	}
 }
@@ -91,6 +92,9 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(s.Counts.Pending), "pending")
 	for k, v := range s.Counts.Records {
 		ch <- prometheus.MustNewConstMetric(descRecords, prometheus.GaugeValue, float64(v), k)
+	}
+	for k, v := range s.Counts.Dropped {
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(v), k)
 	}
 	for k, v := range s.Counts.Rejects {
 		ch <- prometheus.MustNewConstMetric(descRejects, prometheus.CounterValue, float64(v), k)

@@ -62,7 +62,7 @@ func (b *recordingBackend) Status(context.Context) (api.Status, error) {
 	}
 	return api.Status{NodeID: string(b.self), Hostname: "alpha", AgeRecipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
 		Version: "v1.0.0-test", StartedAt: fixedNow.Add(-time.Hour), UptimeSeconds: 3600, DataDir: "/var/lib/credmesh",
-		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}},
+		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}, Dropped: map[string]int{"not a member": 7}},
 		Gossip:      api.Gossip{BytesIn: 5120, BytesOut: 2048},
 		Credentials: api.Credentials{State: "ok", Dir: "/etc/credstore.encrypted", Written: 1}}, nil
 }
@@ -502,7 +502,7 @@ func TestMetrics(t *testing.T) {
 	body := w.Body.String()
 	for _, want := range []string{`credmesh_peers{state="online"} 1`, `credmesh_records{kind="secret"} 2`, `credmesh_rejects_total{reason="not_member"} 4`,
 		"credmesh_credential_writes_total 1", "credmesh_gossip_delivery_seconds_count 1", "credmesh_credential_failures_total 0",
-		`credmesh_gossip_bytes_total{direction="in"} 5120`, `credmesh_gossip_bytes_total{direction="out"} 2048`} {
+		`credmesh_gossip_bytes_total{direction="in"} 5120`, `credmesh_gossip_dropped_total{reason="not a member"} 7`, `credmesh_gossip_bytes_total{direction="out"} 2048`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
