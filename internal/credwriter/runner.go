@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/credmesh/credmesh/internal/record"
 )
 
 // Runner runs systemd-creds.
@@ -86,10 +88,7 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); l != "" && !strings.Contains(l, "not located on encrypted media") {
-			if len(l) > 300 {
-				l = l[:300]
-			}
-			return l
+			return record.TruncateText(l, 300)
 		}
 	}
 	return "no output"

@@ -198,9 +198,7 @@ func (c *CredWriter) failed(ctx context.Context, name string, r result) {
 
 // receipt queues a receipt saying what this node did with a version.
 func (c *CredWriter) receipt(ctx context.Context, name string, r result, state record.ReceiptState, errText string) {
-	if len(errText) > record.MaxReceiptError {
-		errText = errText[:record.MaxReceiptError]
-	}
+	errText = record.TruncateText(errText, record.MaxReceiptError)
 	c.receipts = append(c.receipts, record.Receipt{Name: name, Version: r.version, Secret: r.secret, State: state, Error: errText, At: c.cfg.Now()}.Encode())
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/identity"
@@ -66,7 +67,9 @@ func TestRevocationIsSticky(t *testing.T) {
 	if code, _ := b.stop(syscall.SIGTERM); code != 0 {
 		t.Fatal("bravo did not stop cleanly")
 	}
-	mustCLI(t, a.dataDir, "peers", "revoke", "charlie", "--reason", "lost laptop")
+	// A reason over 256 bytes is cut at a character boundary (the record
+	// would refuse a cut rune), not refused.
+	mustCLI(t, a.dataDir, "peers", "revoke", "charlie", "--reason", "lost laptop "+strings.Repeat("é", 200))
 	b2 := startMesh(t, "bravo", b.dataDir)
 	for _, n := range []*meshNode{a, b2} {
 		eventually(t, 30*time.Second, n.name+" lists charlie as revoked", func() bool {
@@ -110,7 +113,8 @@ func TestRevocationIsSticky(t *testing.T) {
 	// every write; a record it signs anyway is accepted nowhere.
 	eventually(t, 30*time.Second, "charlie's status says it was revoked", func() bool {
 		st := c.status()
-		return st.Revoked != nil && st.Revoked.Reason == "lost laptop" && st.Revoked.By[0] == ids[a]
+		return st.Revoked != nil && strings.HasPrefix(st.Revoked.Reason, "lost laptop é") && len(st.Revoked.Reason) <= 256 &&
+			utf8.ValidString(st.Revoked.Reason) && st.Revoked.By[0] == ids[a]
 	}, nil)
 	if !strings.Contains(mustCLI(t, c.dataDir, "status"), "REVOKED by "+ids[a]) {
 		t.Fatal("charlie's status text does not say it was revoked")
@@ -146,8 +150,11 @@ func TestRevocationIsSticky(t *testing.T) {
 			t.Fatalf("%s: charlie is %+v after a new admit, want still revoked", n.name, p)
 		}
 	}
-	if r := cli(t, a2.dataDir, "peers", "add", c.ticket()); r.code == 0 || !strings.Contains(r.stderr, "revoked") {
-		t.Fatalf("peers add of a revoked node: exit %d %q", r.code, r.stderr)
+	if r := cli(t, a2.dataDir, "peers", "add", c.ticket()); r.code != 1 || !strings.Contains(r.stderr, "conflict") || !strings.Contains(r.stderr, "revoked") {
+		t.Fatalf("peers add of a revoked node: exit %d %q, want a 409 conflict", r.code, r.stderr)
+	}
+	if r := cli(t, a2.dataDir, "peers", "approve", ids[c]); r.code != 1 || !strings.Contains(r.stderr, "conflict") {
+		t.Fatalf("peers approve of a revoked node: exit %d %q, want a 409 conflict", r.code, r.stderr)
 	}
 }
 

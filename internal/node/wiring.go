@@ -100,8 +100,20 @@ func (n *Node) SyncRequested(from record.NodeID) {
 	}
 }
 
-// PublishReceipts implements credwriter.Publisher.
+// PublishReceipts implements credwriter.Publisher. A receipt that would
+// not decode is dropped (and logged) rather than failing the batch.
 func (n *Node) PublishReceipts(ctx context.Context, bodies [][]byte) error {
+	good := bodies[:0:0]
+	for _, b := range bodies {
+		if _, err := record.DecodeReceipt(b); err != nil {
+			n.log.Error("a receipt this node made does not decode; dropped", "err", err)
+			continue
+		}
+		good = append(good, b)
+	}
+	if bodies = good; len(bodies) == 0 {
+		return nil
+	}
 	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishManyResult) gossip.Msg {
 		return gossip.PublishRecords{Kind: record.KindReceipt, Bodies: bodies, Reply: reply}
 	})
