@@ -24,10 +24,10 @@ const probeEnv = "CREDMESH_E2E_PROBE"
 // probeJob is what the other user tries: requests on the web listener,
 // and files in the data dir.
 type probeJob struct {
-	Base     string     `json:"base"`
+	Base     string      `json:"base"`
 	Requests [][2]string `json:"requests"` // method, path
-	Files    []string   `json:"files"`    // read them
-	Socket   string     `json:"socket"`   // connect to it
+	Files    []string    `json:"files"`    // read them
+	Socket   string      `json:"socket"`   // connect to it
 }
 
 // probeResult is what it got: a status (and Location) per request, an
