@@ -63,22 +63,15 @@ func (g *Gossip) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
 	if n == 0 {
 		return nil
 	}
-	reason := ""
-	switch {
-	case !g.isMember(from):
-		reason = "not a member"
-	default:
-		g.scoresMu.Lock()
-		sc, ok := g.scores[from]
-		g.scoresMu.Unlock()
-		if ok && sc < graylistThreshold {
-			reason = "graylisted peer"
-		}
+	if !g.isMember(from) {
+		g.cfg.Store.CountDrops("not a member", n)
+		return nil
 	}
-	for range n {
-		if reason != "" {
-			g.cfg.Store.CountDrop(reason)
-		}
+	g.scoresMu.Lock()
+	sc, ok := g.scores[from]
+	g.scoresMu.Unlock()
+	if ok && sc < graylistThreshold {
+		g.cfg.Store.CountDrops("graylisted peer", n)
 	}
 	return nil
 }

@@ -28,12 +28,12 @@ func (t tracer) RejectMessage(_ *pubsub.Message, reason string) {
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectInvalidSignature, pubsub.RejectSelfOrigin:
 		return
 	}
-	t.st.CountDrop(reason)
+	t.st.CountDrops(reason, 1)
 }
 
 // ThrottlePeer counts an RPC whose messages pubsub ignored because the
 // peer's score is below the publish threshold.
-func (t tracer) ThrottlePeer(peer.ID) { t.st.CountDrop("throttled peer") }
+func (t tracer) ThrottlePeer(peer.ID) { t.st.CountDrops("throttled peer", 1) }
 
 func (tracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (tracer) OnClosedOutboundStream(peer.ID)                       {}

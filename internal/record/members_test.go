@@ -129,6 +129,13 @@ func TestMembers(t *testing.T) {
 		{"revoking the revoker keeps what it did seen", true, []Anchor{{nC, RoleAdmin}},
 			[]AdmitRec{adm(1, nC, nA, RoleAdmin, 1), adm(2, nC, nB, RoleNode, 1)},
 			[]RevokeRec{rev(3, nA, nB, 5), rev(4, nC, nA, 6, 3)}, "c:admin self:admin | revoked a b"},
+		{"a demoted admin revoking its one demoter does not get its role back", true, nil,
+			[]AdmitRec{adm(1, self, nX, RoleAdmin, 1), adm(2, self, nM, RoleAdmin, 1), adm(3, nX, nM, RoleNode, 5)},
+			[]RevokeRec{rev(4, nM, nX, 6, 1, 2)}, "m:node self:admin | revoked x"},
+		{"nor against two demoters", true, nil,
+			[]AdmitRec{adm(1, self, nX, RoleAdmin, 1), adm(2, self, nY, RoleAdmin, 1), adm(5, self, nM, RoleAdmin, 1),
+				adm(3, nX, nM, RoleNode, 5), adm(4, nY, nM, RoleNode, 5)},
+			[]RevokeRec{rev(6, nM, nX, 6, 1, 2, 5), rev(7, nM, nY, 6, 1, 2, 5)}, "m:node self:admin x:admin y:admin | revoked"},
 		{"admins demoting each other unseen: both demoted", true, nil,
 			[]AdmitRec{adm(1, self, nA, RoleAdmin, 1), adm(2, self, nM, RoleAdmin, 1), adm(3, nA, nM, RoleNode, 5), adm(4, nM, nA, RoleNode, 5)},
 			nil, "a:node m:node self:admin | revoked"},
@@ -363,6 +370,66 @@ func revokedAdminIsPowerless(t *testing.T, rng *rand.Rand, trials int) {
 		}
 		if got := ComputeMembers(attacked); !got.Same(base) {
 			t.Fatalf("trial %d: the revoked admin changed the view:\n%s\nvs\n%s\n%s", trial, view(got), view(base), dumpIn(attacked))
+		}
+	}
+}
+
+// Property: once an admin is demoted by two anchored admins, nothing it
+// signs afterwards (admits, revokes of anyone, any date, any pin) changes
+// the view: it stays a plain node.
+func TestDemotedAdminIsPowerless(t *testing.T) {
+	demotedAdminIsPowerless(t, rand.New(rand.NewPCG(13, 14)), 2000)
+}
+
+func demotedAdminIsPowerless(t *testing.T, rng *rand.Rand, trials int) {
+	nodes := []NodeID{"self", "a", "b", "c", "d", "x", "y"}
+	for trial := range trials {
+		in := scenario(rng, nodes)
+		in.Founder = true
+		in.Anchors = []Anchor{{nA, RoleAdmin}, {nB, RoleAdmin}}
+		// x was an admin, demoted by a and b, which pinned none of what
+		// follows; nobody revokes or demotes a or b.
+		var keep []RevokeRec
+		for _, r := range in.Revokes {
+			if r.Subject != nA && r.Subject != nB && r.Subject != self && r.Subject != nX {
+				keep = append(keep, r)
+			}
+		}
+		in.Revokes = keep
+		var admits []AdmitRec
+		for _, a := range in.Admits {
+			if a.Subject != nX && a.Subject != nA && a.Subject != nB {
+				admits = append(admits, a)
+			}
+		}
+		in.Admits = append(admits, AdmitRec{ID: ID{0xaa, 1}, Author: nA, Subject: nX, Role: RoleAdmin, Time: t0},
+			AdmitRec{ID: ID{0xaa, 2}, Author: nA, Subject: nX, Role: RoleNode, Time: t0.Add(time.Second)},
+			AdmitRec{ID: ID{0xaa, 3}, Author: nB, Subject: nX, Role: RoleNode, Time: t0.Add(time.Second)})
+		base := ComputeMembers(in)
+		if base.Role(nX) != RoleNode {
+			t.Fatalf("trial %d: x is not a plain node: %s", trial, view(base))
+		}
+		attacked := in
+		attacked.Admits = slices.Clone(in.Admits)
+		attacked.Revokes = slices.Clone(in.Revokes)
+		for i := range 1 + rng.IntN(6) {
+			id := ID{0xee, byte(trial), byte(trial >> 8), byte(i)}
+			s := nodes[rng.IntN(len(nodes))]
+			at := t0.Add(time.Duration(rng.IntN(20)-10) * time.Second)
+			switch rng.IntN(3) {
+			case 0:
+				attacked.Admits = append(attacked.Admits, AdmitRec{ID: id, Author: nX, Subject: s, Role: RoleAdmin, Time: at})
+			case 1:
+				attacked.Revokes = append(attacked.Revokes, RevokeRec{ID: id, Author: nX, Subject: s, Time: at})
+			case 2: // through a proxy it admits after its revocation
+				const proxy NodeID = "proxy"
+				attacked.Admits = append(attacked.Admits, AdmitRec{ID: id, Author: nX, Subject: proxy, Role: RoleAdmin, Time: at})
+				id[0] = 0xef
+				attacked.Revokes = append(attacked.Revokes, RevokeRec{ID: id, Author: proxy, Subject: s, Time: at})
+			}
+		}
+		if got := ComputeMembers(attacked); !got.Same(base) {
+			t.Fatalf("trial %d: the demoted admin changed the view:\n%s\nvs\n%s\n%s", trial, view(got), view(base), dumpIn(attacked))
 		}
 	}
 }

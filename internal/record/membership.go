@@ -73,7 +73,9 @@ type MembershipInput struct {
 //     both revokes count: both nodes are out.
 //   - A demotion (an admit with role node of an admin) keeps what it
 //     pinned of the demoted node's records; the rest stops counting while
-//     the node is not an admin.
+//     the node is not an admin. Like a revoke, a demotion is judged in its
+//     own view, so a demoted admin cannot undo its demotion by revoking
+//     its demoter: if it had one demoter, both end up out of office.
 //   - Where the rules chase their own tail (admins demoting each other in
 //     a ring), the result fails closed: revoked if revoked in any round,
 //     admin only if admin in every round.
@@ -83,11 +85,23 @@ func ComputeMembers(in MembershipInput) *Members {
 	counting := map[*mrec]bool{}
 	for _, r := range e.recs {
 		if r.revoke {
-			counting[r] = e.revokeCounts(r)
+			counting[r] = e.endCounts(r)
 		}
 	}
 	// Pass 2: members and roles, with revocations settled.
 	s := e.flat(world{}, counting)
+	// Pass 3: decide in its own view every demotion of a node that is an
+	// admin now and signed records the demotion did not pin (a demoted
+	// admin that revoked its demoter), then settle roles again.
+	demotions := false
+	for _, r := range e.recs {
+		if !r.revoke && r.role == RoleNode && s.role[r.subject] == RoleAdmin && len(e.endView(r).hide) > 0 {
+			counting[r], demotions = e.endCounts(r), true
+		}
+	}
+	if demotions {
+		s = e.flat(world{}, counting)
+	}
 	return e.members(s)
 }
 
@@ -183,9 +197,9 @@ func (w world) key() string {
 	return b.String()
 }
 
-// revokeView is the view a revoke is judged in: its subject's records
-// that it did not pin are hidden.
-func (e *evaluator) revokeView(r *mrec) world {
+// endView is the view a revoke or a demotion is judged in: its subject's
+// records that it did not pin are hidden.
+func (e *evaluator) endView(r *mrec) world {
 	allow := map[ID]bool{}
 	for _, x := range e.byAuthor[r.subject] {
 		if r.pin[x.id] {
@@ -198,9 +212,9 @@ func (e *evaluator) revokeView(r *mrec) world {
 	return world{hide: map[NodeID]map[ID]bool{r.subject: allow}}
 }
 
-// revokeCounts decides one revoke in its own view.
-func (e *evaluator) revokeCounts(r *mrec) bool {
-	w := e.revokeView(r)
+// endCounts decides one revoke or demotion in its own view.
+func (e *evaluator) endCounts(r *mrec) bool {
+	w := e.endView(r)
 	k := w.key()
 	s, ok := e.memo[k]
 	if !ok {
@@ -316,7 +330,12 @@ func (e *evaluator) round(w world, s *mstate, fixed map[*mrec]bool) *mstate {
 			next.revokedBy[r.subject] = append(next.revokedBy[r.subject], r)
 		}
 	}
-	e.fill(w, next, s.authority)
+	e.fill(w, next, func(r *mrec) bool {
+		if v, ok := fixed[r]; ok {
+			return v
+		}
+		return s.authority(r)
+	})
 	return next
 }
 

@@ -207,13 +207,13 @@ func (s *Store) countReject(reason record.Reason) {
 	s.rejects.total[reason]++
 }
 
-// CountDrop counts a gossip message dropped before validation (from a
+// CountDrops counts n gossip messages dropped before validation (from a
 // node that is not a member, or a peer pubsub stopped listening to).
-func (s *Store) CountDrop(reason string) {
+func (s *Store) CountDrops(reason string, n int) {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
 	s.rejects.init()
-	s.rejects.drops[reason]++
+	s.rejects.drops[reason] += uint64(n)
 }
 
 // DropCounts returns how many gossip messages were dropped before

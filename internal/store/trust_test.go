@@ -167,3 +167,25 @@ func TestPendingCap(t *testing.T) {
 		}
 	}
 }
+
+// A database from before roles keeps the flat model: its trust rows are
+// admin anchors (migration 0006's default), and this node is a founder
+// (no row says it joined anyone).
+func TestTrustBeforeRolesIsAdmin(t *testing.T) {
+	self, old := newNode(1), newNode(2)
+	s := meshStore(t, self)
+	err := s.write(t.Context(), func(tx *txw) error {
+		_, err := tx.ExecContext(t.Context(), "INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, 'ticket', '[]', 1)", string(old.id))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadMembers(t.Context(), self.id); err != nil {
+		t.Fatal(err)
+	}
+	m := s.Members()
+	if !m.IsAdmin(old.id) || !m.IsAdmin(self.id) {
+		t.Fatalf("a pre-role trust row: admin %v, this node admin %v; want both admins (the flat model)", m.IsAdmin(old.id), m.IsAdmin(self.id))
+	}
+}
