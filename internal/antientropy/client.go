@@ -51,9 +51,14 @@ func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats,
 		return st, fmt.Errorf("open sync stream: %w", err)
 	}
 	defer s.Close()
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	cr := &countingReader{r: s}
-	cw := &countingWriter{w: s}
+	// The exchange may take streamTimeout in all, but it fails after
+	// idleTimeout without a byte either way: a pull on a connection whose
+	// peer died (it restarts on a new one) must not hold the next pull
+	// from that peer for the transport's own idle timeout.
+	end := time.Now().Add(streamTimeout)
+	idle := &idleStream{s: s, end: end}
+	cr := &countingReader{r: idle}
+	cw := &countingWriter{w: idle}
 	defer func() { st.BytesIn, st.BytesOut = cr.n, cw.n }()
 	r, w := bufio.NewReader(cr), bufio.NewWriter(cw)
 
@@ -172,6 +177,30 @@ func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Write
 		}
 	}
 }
+
+// idleTimeout bounds a silence in one sync exchange.
+const idleTimeout = 10 * time.Second
+
+// idleStream pushes a stream's deadline idleTimeout ahead (never past
+// end) before every read and write.
+type idleStream struct {
+	s interface {
+		io.ReadWriter
+		SetDeadline(time.Time) error
+	}
+	end time.Time
+}
+
+func (i *idleStream) bump() {
+	d := time.Now().Add(idleTimeout)
+	if d.After(i.end) {
+		d = i.end
+	}
+	_ = i.s.SetDeadline(d)
+}
+
+func (i *idleStream) Read(p []byte) (int, error)  { i.bump(); return i.s.Read(p) }
+func (i *idleStream) Write(p []byte) (int, error) { i.bump(); return i.s.Write(p) }
 
 type countingReader struct {
 	r io.Reader

@@ -128,6 +128,9 @@ func (g *Gossip) addPeer(ctx context.Context, t identity.Ticket, role record.Rol
 		addrs = append(addrs, a.String())
 	}
 	join = join || t.IsInvite()
+	if role == 0 {
+		role = record.RoleNode
+	}
 	trust := store.Trusted{NodeID: id, Source: store.TrustTicket, Role: role, Addrs: addrs}
 	if join {
 		trust.Source, trust.Role = store.TrustJoin, record.RoleAdmin

@@ -85,6 +85,9 @@ func (g *Gossip) approve(ctx context.Context, id record.NodeID, role record.Role
 	if err := g.mayAdminister(id); err != nil {
 		return err
 	}
+	if role == 0 {
+		role = record.RoleNode
+	}
 	pub, err := record.PublicKeyOf(id)
 	if err != nil {
 		return err
