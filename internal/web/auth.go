@@ -78,16 +78,20 @@ func trim(m map[string]time.Time, now time.Time, cap int) {
 	}
 }
 
-// newCode mints a one-time login code valid for ttl.
-func (s *sessions) newCode(ttl time.Duration) (string, time.Time) {
+// issue adds a fresh random key to m, valid for ttl, after dropping
+// expired keys and, past cap, the ones expiring first.
+func (s *sessions) issue(m map[string]time.Time, ttl time.Duration, cap int) (string, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	trim(s.codes, now, maxCodes)
-	code, exp := randomToken(), now.Add(ttl)
-	s.codes[code] = exp
-	return code, exp
+	trim(m, now, cap)
+	key, exp := randomToken(), now.Add(ttl)
+	m[key] = exp
+	return key, exp
 }
+
+// newCode mints a one-time login code valid for ttl.
+func (s *sessions) newCode(ttl time.Duration) (string, time.Time) { return s.issue(s.codes, ttl, maxCodes) }
 
 // useCode consumes a login code: true once, before it expires.
 func (s *sessions) useCode(code string) bool {
@@ -102,15 +106,7 @@ func (s *sessions) useCode(code string) bool {
 }
 
 // start opens a session and returns its ID and expiry.
-func (s *sessions) start() (string, time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	trim(s.ids, now, maxSessions)
-	id, exp := randomToken(), now.Add(SessionTTL)
-	s.ids[id] = exp
-	return id, exp
-}
+func (s *sessions) start() (string, time.Time) { return s.issue(s.ids, SessionTTL, maxSessions) }
 
 // valid reports whether id is a live session.
 func (s *sessions) valid(id string) bool {
