@@ -91,7 +91,9 @@ func (s *sessions) issue(m map[string]time.Time, ttl time.Duration, cap int) (st
 }
 
 // newCode mints a one-time login code valid for ttl.
-func (s *sessions) newCode(ttl time.Duration) (string, time.Time) { return s.issue(s.codes, ttl, maxCodes) }
+func (s *sessions) newCode(ttl time.Duration) (string, time.Time) {
+	return s.issue(s.codes, ttl, maxCodes)
+}
 
 // useCode consumes a login code: true once, before it expires.
 func (s *sessions) useCode(code string) bool {
