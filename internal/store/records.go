@@ -55,8 +55,9 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 				body, err = s.decide(ctx, tx, e, m, now)
 			}
 			if err == nil {
-				// A refused secret version is stored all the same (see
-				// insertSecret); insert says so with a rejection.
+				// A secret version that jumps too far is stored all the
+				// same, not counting yet (see insertSecret); insert says so
+				// with a rejection.
 				err = s.insert(ctx, tx, e, body, now, m)
 				if err != nil && !isReject(err) {
 					return false, err
@@ -128,6 +129,11 @@ func (s *Store) decideCounterRevoke(ctx context.Context, tx *txw, e *record.Enve
 	if err != nil || v.SubjectID() == e.AuthorID() {
 		return nil, refusal
 	}
+	// Only a node that was given the admin role somewhere can have signed
+	// one that counts: anyone else's is refused without computing.
+	if ok, err := everAdmin(ctx, tx, e.AuthorID()); err != nil || !ok {
+		return nil, errors.Join(refusal, err)
+	}
 	in, err := loadMembershipInput(ctx, tx, s.self)
 	if err != nil {
 		return nil, err
@@ -138,6 +144,31 @@ func (s *Store) decideCounterRevoke(ctx context.Context, tx *txw, e *record.Enve
 		return nil, refusal
 	}
 	return v, nil
+}
+
+// everAdmin reports whether id is an admin anchor here or the subject of
+// a stored admit with the admin role.
+func everAdmin(ctx context.Context, tx *txw, id record.NodeID) (bool, error) {
+	var role string
+	err := tx.QueryRowContext(ctx, "SELECT role FROM trust WHERE node_id = ?", string(id)).Scan(&role)
+	if err == nil && role == record.RoleAdmin.String() {
+		return true, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ?", int(record.KindAdmit), string(id))
+	if err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if e, err := record.OpenStored(r.Raw); err == nil {
+			if a, err := record.DecodeAdmit(e.Body); err == nil && a.Role == record.RoleAdmin {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // CounterRevokeCounts reports whether a revoke that Check refused (its
@@ -161,11 +192,8 @@ func (s *Store) CounterRevokeCounts(ctx context.Context, e *record.Envelope, now
 // needsFresh reports whether a rejection may be lifted by a membership
 // change earlier in the same batch.
 func needsFresh(err error) bool {
-	switch record.ReasonOf(err) {
-	case record.ReasonNotMember, record.ReasonNotAllowed, record.ReasonWrongTarget:
-		return err != nil && !errors.Is(err, record.ErrDuplicate) && isReject(err)
-	}
-	return false
+	r := record.ReasonOf(err)
+	return isReject(err) && (r == record.ReasonNotMember || r == record.ReasonNotAllowed || r == record.ReasonWrongTarget)
 }
 
 func isReject(err error) bool {
