@@ -39,10 +39,34 @@ func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
 	if d := g.dials[p]; d != nil {
 		d.backoff, d.next = 0, time.Time{}
 	}
+	g.closeOlderConns(p)
 	if !inbound {
 		g.startHello(ctx, p)
 	}
 	g.presentClaim(ctx, p)
+}
+
+// closeOlderConns keeps only the newest connection to p. A peer that
+// restarted on the same address comes back on a new connection while
+// the old one, to a process that is gone, lingers until the transport's
+// idle timeout; a stream opened on it fails (a QUIC stateless reset), so
+// pulls and hellos would keep failing until then.
+func (g *Gossip) closeOlderConns(p peer.ID) {
+	conns := g.h.Network().ConnsToPeer(p)
+	if len(conns) < 2 {
+		return
+	}
+	newest := conns[0]
+	for _, c := range conns[1:] {
+		if c.Stat().Opened.After(newest.Stat().Opened) {
+			newest = c
+		}
+	}
+	for _, c := range conns {
+		if c != newest {
+			_ = c.Close()
+		}
+	}
 }
 
 // startHello runs a hello exchange with p in the background.
