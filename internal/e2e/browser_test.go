@@ -262,8 +262,8 @@ func TestWebUIInBrowser(t *testing.T) {
 	screenshot(t, ctx, shots, "audit")
 
 	// Signing out ends the session.
-	run("sign out", chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS("h1")))
-	run("after signing out", chromedp.Navigate(urlA+"/secrets"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	run("sign out", chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
+	run("after signing out", chromedp.Navigate(urlA+"/secrets"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	if h := textOf(t, ctx, "h1"); h != "Sign in" {
 		t.Fatalf("after signing out /secrets shows %q", h)
 	}

@@ -45,6 +45,9 @@ type Gossip struct {
 	scoresMu sync.Mutex
 	scores   map[peer.ID]float64
 
+	startsMu sync.Mutex
+	starts   map[peer.ID]time.Time // the start time each peer's last hello gave
+
 	// State owned by the actor goroutine.
 	live          map[record.NodeID]*liveness
 	dials         map[peer.ID]*dialState
@@ -115,6 +118,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.live = map[record.NodeID]*liveness{}
 	g.dials = map[peer.ID]*dialState{}
 	g.noticed = map[peer.ID]time.Time{}
+	g.starts = map[peer.ID]time.Time{}
 	g.bwc = metrics.NewBandwidthCounter()
 	st := g.cfg.Store
 	h, err := newHost(g.cfg, &gater{isRevoked: func(p peer.ID) bool {

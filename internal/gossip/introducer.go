@@ -39,31 +39,31 @@ func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
 	if d := g.dials[p]; d != nil {
 		d.backoff, d.next = 0, time.Time{}
 	}
-	g.closeOlderConns(p)
 	if !inbound {
 		g.startHello(ctx, p)
 	}
 	g.presentClaim(ctx, p)
 }
 
-// closeOlderConns keeps only the newest connection to p. A peer that
-// restarted on the same address comes back on a new connection while
-// the old one, to a process that is gone, lingers until the transport's
-// idle timeout; a stream opened on it fails (a QUIC stateless reset), so
-// pulls and hellos would keep failing until then.
-func (g *Gossip) closeOlderConns(p peer.ID) {
-	conns := g.h.Network().ConnsToPeer(p)
-	if len(conns) < 2 {
+// restarted notes the start time a peer's hello gives and, when it is
+// newer than the one before (the peer restarted), closes every other
+// connection to it: they lead to a process that is gone and linger until
+// the transport's idle timeout, and a stream opened on one fails (a QUIC
+// stateless reset), so pulls and hellos would keep failing until then.
+// Two live connections of one run of a peer (a simultaneous dial) give
+// the same start time and are left alone.
+func (g *Gossip) restarted(p peer.ID, started time.Time, on network.Conn) {
+	g.startsMu.Lock()
+	prev, seen := g.starts[p]
+	if !seen || started.After(prev) {
+		g.starts[p] = started
+	}
+	g.startsMu.Unlock()
+	if !seen || !started.After(prev) {
 		return
 	}
-	newest := conns[0]
-	for _, c := range conns[1:] {
-		if c.Stat().Opened.After(newest.Stat().Opened) {
-			newest = c
-		}
-	}
-	for _, c := range conns {
-		if c != newest {
+	for _, c := range g.h.Network().ConnsToPeer(p) {
+		if c != on {
 			_ = c.Close()
 		}
 	}
@@ -96,7 +96,7 @@ func (g *Gossip) helloOut(ctx context.Context, p peer.ID) error {
 	if err != nil {
 		return err
 	}
-	return g.processHello(ctx, p, raw, s.Conn().RemoteMultiaddr().String())
+	return g.processHello(ctx, p, raw, s.Conn())
 }
 
 // handleHello answers a hello from a peer that dialled this node.
@@ -114,7 +114,7 @@ func (g *Gossip) handleHello(s network.Stream) {
 	if err := g.writeHello(ctx, s); err != nil {
 		g.log.Debug("hello write failed", "peer", p, "err", err)
 	}
-	if err := g.processHello(ctx, p, raw, s.Conn().RemoteMultiaddr().String()); err != nil {
+	if err := g.processHello(ctx, p, raw, s.Conn()); err != nil {
 		g.log.Debug("hello refused", "peer", p, "err", err)
 	}
 }
@@ -133,7 +133,8 @@ func (g *Gossip) writeHello(ctx context.Context, w io.Writer) error {
 // processHello checks that the record is the connecting peer's own node
 // record and then either applies it (a member) or notes the peer as
 // pending.
-func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote string) error {
+func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, conn network.Conn) error {
+	remote := conn.RemoteMultiaddr().String()
 	src := "hello from " + p.String()
 	env, err := record.Open(raw)
 	if err != nil {
@@ -162,6 +163,7 @@ func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, remote
 		g.log.Debug("pending node connected", "node", id, "hostname", body.Hostname, "addr", remote)
 		return nil
 	}
+	g.restarted(p, body.StartedAt, conn)
 	g.apply(ctx, []*record.Envelope{env}, src)
 	_ = g.ref.Cast(heard{id: id})
 	g.cfg.Sink.Pull(id)
