@@ -62,11 +62,14 @@ func (g *Gossip) restarted(p peer.ID, started time.Time, on network.Conn) {
 	if !seen || !started.After(prev) {
 		return
 	}
+	closed := 0
 	for _, c := range g.h.Network().ConnsToPeer(p) {
 		if c != on {
 			_ = c.Close()
+			closed++
 		}
 	}
+	g.log.Debug("peer restarted; closed its older connections", "peer", p, "closed", closed)
 }
 
 // startHello runs a hello exchange with p in the background.

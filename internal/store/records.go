@@ -41,6 +41,7 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 		out = out[:0]
 		changed, stale := false, false
 		m := s.Members()
+		touched := map[record.Key][]int{} // secret keys stored to, with the outcomes
 		for _, e := range envs {
 			o := Outcome{Env: e}
 			body, err := s.decide(ctx, tx, e, m, now)
@@ -55,15 +56,12 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 				body, err = s.decide(ctx, tx, e, m, now)
 			}
 			if err == nil {
-				// A secret version that jumps too far is stored all the
-				// same, not counting yet (see insertSecret); insert says so
-				// with a rejection.
-				err = s.insert(ctx, tx, e, body, now, m)
-				if err != nil && !isReject(err) {
+				if err := s.insert(ctx, tx, e, body, now); err != nil {
 					return false, err
 				}
 				o.Record, o.Stored = &record.Record{Envelope: e, Body: body}, true
-				if sec, ok := body.(record.Secret); ok && err == nil {
+				if sec, ok := body.(record.Secret); ok {
+					touched[sec.Key()] = append(touched[sec.Key()], len(out))
 					if aerr := auditReceived(ctx, tx, now, e, sec, from); aerr != nil {
 						return false, aerr
 					}
@@ -100,6 +98,29 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 			}
 			o.Err = err
 			out = append(out, o)
+		}
+		// Each secret stored to is resolved once for the whole batch (a
+		// catch-up brings many versions of few secrets). A version that
+		// jumps too far is kept but does not count yet: audited so.
+		if stale && len(touched) > 0 {
+			var err error
+			if m, err = loadMembers(ctx, tx, s.self); err != nil {
+				return false, err
+			}
+		}
+		for key, idx := range touched {
+			res, err := resolveKey(ctx, tx, key, m)
+			if err != nil {
+				return false, err
+			}
+			for _, i := range idx {
+				if o := &out[i]; !res.Valid[o.Env.ID()] {
+					o.Err = stepRejection(o.Record.Body.(record.Secret), o.Env, res)
+					if err := s.auditReject(ctx, tx, now, o.Env, o.Err.(*record.RejectError), from); err != nil {
+						return false, err
+					}
+				}
+			}
 		}
 		return changed, nil
 	})
@@ -282,7 +303,9 @@ func recordKey(e *record.Envelope, body any) string {
 	return string(e.AuthorID())
 }
 
-func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time, m *record.Members) error {
+// insert stores a decided record (a secret's row too; its key is
+// resolved by the caller, once per batch).
+func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body any, now time.Time) error {
 	key := recordKey(e, body)
 	if record.IsLatestKind(e.Kind) {
 		if _, err := tx.ExecContext(ctx, qDeleteKey, int(e.Kind), key); err != nil {
@@ -304,7 +327,7 @@ func (s *Store) insert(ctx context.Context, tx *txw, e *record.Envelope, body an
 	case record.Node:
 		return upsertPeerFromNode(ctx, tx, e.AuthorID(), b, now)
 	case record.Secret:
-		return insertSecret(ctx, tx, e, b, m)
+		return insertSecret(ctx, tx, e, b)
 	case record.Receipt:
 		return upsertReceipt(ctx, tx, e, b)
 	}
@@ -381,8 +404,13 @@ func (s *Store) AddOwnMany(ctx context.Context, now time.Time, n int, seal func(
 			if err != nil {
 				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
 			}
-			if err := s.insert(ctx, tx, e, body, now, m); err != nil {
+			if err := s.insert(ctx, tx, e, body, now); err != nil {
 				return false, fmt.Errorf("own %s record refused: %w", e.Kind, err)
+			}
+			if sec, ok := body.(record.Secret); ok {
+				if _, err := resolveKey(ctx, tx, sec.Key(), m); err != nil {
+					return false, err
+				}
 			}
 			if err := setMeta(ctx, tx, metaAuthorSeq, strconv.FormatUint(seq, 10)); err != nil {
 				return false, err

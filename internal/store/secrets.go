@@ -12,11 +12,8 @@ import (
 	"github.com/credmesh/credmesh/internal/record"
 )
 
-// insertSecret adds the secret version's row and resolves its key again
-// under m. It returns a rejection when the version does not count yet
-// (stored anyway: a version that jumps too far waits for the versions
-// below it, and every node must resolve the same set).
-func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Secret, m *record.Members) error {
+// insertSecret adds the secret version's row; the caller resolves its key.
+func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Secret) error {
 	units, _ := json.Marshal(nonNil(s.Restart))
 	var hash any
 	if len(s.Ciphertext) > 0 {
@@ -30,16 +27,16 @@ func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Sec
 	if err != nil {
 		return fmt.Errorf("insert secret: %w", err)
 	}
-	res, err := resolveKey(ctx, tx, s.Key(), m)
-	if err != nil {
-		return err
-	}
-	if !res.Valid[id] {
-		return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: fmt.Sprintf(
-			"secret %q for %s version %d by %s jumps more than %d above the versions that count (%d); kept until versions below it arrive",
-			s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), record.MaxVersionStep, res.Latest)}
-	}
 	return nil
+}
+
+// stepRejection says why a stored version does not count: it jumps too
+// far above the versions that do (it is kept, and counts once versions
+// below it arrive; every node must resolve the same set).
+func stepRejection(s record.Secret, e *record.Envelope, res record.Resolution) *record.RejectError {
+	return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: fmt.Sprintf(
+		"secret %q for %s version %d by %s jumps more than %d above the versions that count (%d); kept until versions below it arrive",
+		s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), record.MaxVersionStep, res.Latest)}
 }
 
 // resolveKey runs record.Resolve over every version of key under m and

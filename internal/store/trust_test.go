@@ -189,3 +189,29 @@ func TestTrustBeforeRolesIsAdmin(t *testing.T) {
 		t.Fatalf("a pre-role trust row: admin %v, this node admin %v; want both admins (the flat model)", m.IsAdmin(old.id), m.IsAdmin(self.id))
 	}
 }
+
+// A version that jumps more than MaxVersionStep is stored but does not
+// count (audited), and counts once versions below bridge the gap; a batch
+// resolves each secret once, with the same verdicts.
+func TestVersionJumpWaits(t *testing.T) {
+	self, target := newNode(1), newNode(3)
+	s := meshStore(t, self)
+	mustApply(t, s, self.admitAs(t, 10, target, record.RoleNode, now))
+	far := self.secretFor(t, 13, target, "db", 2+record.MaxVersionStep)
+	out, err := s.Apply(t.Context(), now, []*record.Envelope{self.secretFor(t, 11, target, "db", 1), far}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != nil || !out[1].Stored || record.ReasonOf(out[1].Err) != record.ReasonNotAllowed {
+		t.Fatalf("outcomes %v / %v, want v1 counting and the jump stored, not counting", out[0].Err, out[1].Err)
+	}
+	res, _ := s.SecretState(t.Context(), record.Key{Name: "db", Target: target.id})
+	if res.Current.Version != 1 {
+		t.Fatalf("current v%d, want 1", res.Current.Version)
+	}
+	mustApply(t, s, self.secretFor(t, 12, target, "db", 1+record.MaxVersionStep))
+	res, _ = s.SecretState(t.Context(), record.Key{Name: "db", Target: target.id})
+	if res.Current.Version != 2+record.MaxVersionStep {
+		t.Fatalf("after the bridge current v%d, want the jump", res.Current.Version)
+	}
+}
