@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -122,13 +123,11 @@ type evaluator struct {
 	anchors  map[NodeID]Role
 	recs     []*mrec // sorted by ID
 	byAuthor map[NodeID][]*mrec
-	bySubj   map[NodeID][]*mrec
 	memo     map[string]*mstate
 }
 
 func newEvaluator(in MembershipInput) *evaluator {
-	e := &evaluator{in: in, anchors: map[NodeID]Role{}, byAuthor: map[NodeID][]*mrec{},
-		bySubj: map[NodeID][]*mrec{}, memo: map[string]*mstate{}}
+	e := &evaluator{in: in, anchors: map[NodeID]Role{}, byAuthor: map[NodeID][]*mrec{}, memo: map[string]*mstate{}}
 	for _, a := range in.Anchors {
 		if a.ID != in.Self {
 			e.anchors[a.ID] = max(e.anchors[a.ID], a.Role)
@@ -157,7 +156,6 @@ func newEvaluator(in MembershipInput) *evaluator {
 	slices.SortFunc(e.recs, func(a, b *mrec) int { return bytes.Compare(a.id[:], b.id[:]) })
 	for _, r := range e.recs {
 		e.byAuthor[r.author] = append(e.byAuthor[r.author], r)
-		e.bySubj[r.subject] = append(e.bySubj[r.subject], r)
 	}
 	return e
 }
@@ -188,7 +186,7 @@ func (w world) key() string {
 		b.WriteByte(':')
 		var allowed []string
 		for rid := range w.hide[id] {
-			allowed = append(allowed, hex.EncodeToString(rid[:6]))
+			allowed = append(allowed, hex.EncodeToString(rid[:]))
 		}
 		slices.Sort(allowed)
 		b.WriteString(strings.Join(allowed, ","))
@@ -347,8 +345,8 @@ func (e *evaluator) round(w world, s *mstate, fixed map[*mrec]bool) *mstate {
 // admit of it.
 func (e *evaluator) fill(w world, s *mstate, counts func(*mrec) bool) {
 	revoked := func(id NodeID) bool { return len(s.revokedBy[id]) > 0 }
-	reached := make(map[NodeID]bool, len(e.bySubj)+1)
-	queue := make([]NodeID, 0, len(e.bySubj)+1)
+	reached := make(map[NodeID]bool, len(e.recs)+1)
+	queue := make([]NodeID, 0, len(e.recs)+1)
 	reach := func(id NodeID) {
 		if !reached[id] && !revoked(id) {
 			reached[id] = true
@@ -359,7 +357,7 @@ func (e *evaluator) fill(w world, s *mstate, counts func(*mrec) bool) {
 	for _, id := range sortedKeys(e.anchors) {
 		reach(id)
 	}
-	latest := make(map[NodeID]*mrec, len(e.bySubj))
+	latest := make(map[NodeID]*mrec, len(e.recs))
 	admits := func(id NodeID) {
 		for _, r := range e.byAuthor[id] {
 			if r.revoke || !w.visible(r) || revoked(r.subject) || !counts(r) {
@@ -466,7 +464,7 @@ func (e *evaluator) members(s *mstate) *Members {
 				rev.At, rev.Reason = r.time, r.reason
 			}
 			if i == 0 {
-				kept = maps(r.pin)
+				kept = maps.Clone(r.pin)
 			} else {
 				for k := range kept {
 					if !r.pin[k] {
@@ -483,15 +481,7 @@ func (e *evaluator) members(s *mstate) *Members {
 		}
 	}
 	for id, d := range s.demotion {
-		m.kept[id] = maps(d.pin)
+		m.kept[id] = maps.Clone(d.pin)
 	}
 	return m
-}
-
-func maps(in map[ID]bool) map[ID]bool {
-	out := make(map[ID]bool, len(in))
-	for k, v := range in {
-		out[k] = v
-	}
-	return out
 }
