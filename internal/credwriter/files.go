@@ -52,6 +52,9 @@ func writeCredential(ctx context.Context, r Runner, dir, name string, plaintext 
 	if err != nil {
 		return err
 	}
+	if len(cred) > MaxReadable {
+		return fmt.Errorf("credential is %d bytes encrypted; systemd reads at most %d", len(cred), MaxReadable)
+	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("create temporary credential: %w", err)

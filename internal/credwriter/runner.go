@@ -27,6 +27,11 @@ type Runner interface {
 // credential of the largest secret is well under it.
 const maxCredential = 4 << 20
 
+// MaxReadable is the largest credential file systemd reads back
+// (CREDENTIAL_ENCRYPTED_SIZE_MAX in systemd's creds-util.h, 252 and
+// later): a larger file is never written, since no service could load it.
+const MaxReadable = 1<<20 + 128<<10
+
 // ErrNoSystemdCreds is returned when systemd-creds is not installed.
 var ErrNoSystemdCreds = errors.New("systemd-creds not found in PATH (install systemd)")
 

@@ -68,7 +68,7 @@ func ageSize(n int) int {
 }
 
 // ErrTooLarge is returned for a plaintext over MaxPlaintext.
-var ErrTooLarge = fmt.Errorf("secret is larger than %d bytes (systemd's credential limit)", MaxPlaintext)
+var ErrTooLarge = fmt.Errorf("secret is larger than %d bytes, the most a systemd credential can hold here", MaxPlaintext)
 
 // Encrypt pads plaintext and encrypts it to an age recipient ("age1...").
 func Encrypt(recipient string, plaintext []byte) ([]byte, error) {

@@ -11,8 +11,13 @@ import (
 
 // Limits of a secret.
 const (
-	// MaxPlaintext is the largest secret: systemd's own credential limit.
-	MaxPlaintext = 1 << 20
+	// MaxPlaintext is the largest secret. systemd 252 (the oldest we
+	// support) refuses to decrypt a credential file over 1,179,648 bytes;
+	// measured with `systemd-creds encrypt --with-key=host` and a 128-byte
+	// name, the largest plaintext it still decrypts is 873,459 bytes. The
+	// limit keeps 73 KB of margin for TPM2 and user-scope headers
+	// (docs/credentials.md#size-limit).
+	MaxPlaintext = 800_000
 	// MaxVersion bounds version numbers (a version "far in the future" is
 	// malformed). 2^53 keeps every version exact in JSON.
 	MaxVersion    = 1 << 53
