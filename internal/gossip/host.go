@@ -32,6 +32,9 @@ const maxPubsubMessage = record.MaxEnvelope + 16<<10
 // background goroutine, which can deadlock host.Close under load, out),
 // a connection manager and a gater for revoked nodes.
 func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
+	if err := checkListenFree(cfg.Listen); err != nil {
+		return nil, err
+	}
 	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, err

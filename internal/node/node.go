@@ -69,6 +69,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Node)) (
 		return err
 	}
 	defer lock.Close()
+	credsDir := cfg.CredsDir
+	if credsDir == "" {
+		credsDir = credwriter.DefaultDir
+	}
+	credsLock, err := credwriter.LockDir(credsDir)
+	if err != nil {
+		return err
+	}
+	defer credsLock.Close()
 	st, err := store.Open(ctx, StorePath(cfg.DataDir))
 	if err != nil {
 		return err

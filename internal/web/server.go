@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
@@ -43,6 +44,9 @@ var (
 // PreStart listens.
 func (s *WebServer) PreStart(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("web UI address %s is already in use (another credmesh daemon?); choose another with --web, or --no-web", s.Addr)
+	}
 	if err != nil {
 		return fmt.Errorf("web listener: %w", err)
 	}
