@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -158,15 +159,20 @@ and a revoked node's are refused.`,
 
 func newPeersShowCmd(e *env) *cobra.Command {
 	var out output
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "show NODE",
-		Short: "Show one node: a node ID, a unique prefix of one, or a unique hostname",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show one node: a node ID, a unique prefix of one, a unique hostname or its ticket",
+		Long: `show prints one node: its state and role, whether it is online, its
+addresses and the system information it last published. With --wait it
+first waits up to that long for the node to be an online member (for
+scripts that start nodes and then write secrets for them).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
-			p, err := e.client().Peer(cmd.Context(), args[0])
+			p, err := peerWithin(cmd.Context(), e.client(), args[0], wait)
 			if err != nil {
 				return err
 			}
@@ -176,8 +182,32 @@ func newPeersShowCmd(e *env) *cobra.Command {
 			return writePeer(e, p)
 		},
 	}
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the node to be an online member (e.g. 30s)")
 	out.register(cmd)
 	return cmd
+}
+
+// peerWithin asks for a node until it is an online member or wait has
+// passed; without wait it asks once.
+func peerWithin(ctx context.Context, c *api.Client, node string, wait time.Duration) (api.PeerDetail, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		p, err := c.Peer(ctx, node)
+		if wait == 0 || (err == nil && p.State == "member" && p.Online) {
+			return p, err
+		}
+		if !time.Now().Before(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s is %s and %s after %s", node, p.State, map[bool]string{true: "online", false: "offline"}[p.Online], wait)
+			}
+			return p, fmt.Errorf("waited %s for %s to be an online member: %w", wait, node, err)
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func writePeer(e *env, p api.PeerDetail) error {

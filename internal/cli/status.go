@@ -1,8 +1,9 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
-
 	"sort"
 	"strings"
 	"time"
@@ -14,15 +15,19 @@ import (
 
 func newStatusCmd(e *env) *cobra.Command {
 	var out output
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the running daemon's status",
-		Args:  noArgs,
+		Long: `status asks the running daemon for its node ID, hostname, role, uptime,
+version and counts. With --wait it first waits up to that long for a daemon
+that is starting to answer (for scripts that start one in the background).`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
-			s, err := e.client().Status(cmd.Context())
+			s, err := statusWithin(cmd.Context(), e.client(), wait)
 			if err != nil {
 				return err
 			}
@@ -52,8 +57,32 @@ func newStatusCmd(e *env) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the daemon to answer (e.g. 30s)")
 	out.register(cmd)
 	return cmd
+}
+
+// statusWithin asks for the status, retrying while no daemon answers yet,
+// until wait has passed.
+func statusWithin(ctx context.Context, c *api.Client, wait time.Duration) (api.Status, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		s, err := c.Status(ctx)
+		if !errors.Is(err, api.ErrNotRunning) {
+			return s, err
+		}
+		if !time.Now().Before(deadline) {
+			if wait > 0 {
+				err = fmt.Errorf("no daemon answered within %s: %w", wait, err)
+			}
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func recordCounts(m map[string]int) string {

@@ -56,7 +56,7 @@ func (s SystemdCreds) Encrypt(ctx context.Context, name string, plaintext []byte
 		args = append(args, "--user")
 	}
 	cmd := exec.CommandContext(ctx, path, append(args, "-", "-")...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	cmd.Stdin = bytes.NewReader(plaintext)
 	out := &capped{max: maxCredential}
 	var stderr bytes.Buffer
@@ -71,6 +71,15 @@ func (s SystemdCreds) Encrypt(ctx context.Context, name string, plaintext []byte
 		return nil, errors.New("systemd-creds encrypt printed nothing")
 	}
 	return out.buf.Bytes(), nil
+}
+
+// childAttr runs a child of the daemon in a process group of its own, so
+// that Ctrl-C on a terminal (a SIGINT to the whole foreground group)
+// reaches only the daemon, which then stops its children itself, instead
+// of failing a credential being written; and kills the child with
+// SIGKILL if the daemon dies first.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // capped keeps up to max bytes and notes whether more came.
@@ -107,7 +116,9 @@ func SystemdVersion(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, ErrNoSystemdCreds
 	}
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	cmd := exec.CommandContext(ctx, path, "--version")
+	cmd.SysProcAttr = childAttr()
+	out, err := cmd.Output()
 	if err != nil {
 		return 0, fmt.Errorf("systemd-creds --version: %w", err)
 	}

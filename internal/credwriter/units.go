@@ -40,6 +40,7 @@ func (s Systemctl) run(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, p, args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := lastLine(stderr.String())

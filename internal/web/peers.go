@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
@@ -103,11 +104,23 @@ func (a *API) resolve(ctx context.Context, q string) (record.NodeID, []store.Pee
 }
 
 // Resolve finds the node a user means: a full node ID, a unique prefix of
-// one (at least 4 characters), or a unique hostname. This node counts too.
+// one (at least 4 characters), a unique hostname, or the node's ticket.
+// This node counts too.
 func Resolve(ps []store.Peer, self Self, q string) (record.NodeID, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return "", fmt.Errorf("%w: no node given", api.ErrInvalid)
+	}
+	if strings.HasPrefix(q, identity.TicketPrefix) {
+		t, err := identity.ParseTicket(q)
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
+		}
+		id, err := t.NodeID()
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
+		}
+		q = id.String()
 	}
 	type cand struct {
 		id   record.NodeID
@@ -139,7 +152,7 @@ func Resolve(ps []store.Peer, self Self, q string) (record.NodeID, error) {
 			return "", fmt.Errorf("%w: %q matches %d nodes (%s); give more of the node ID", api.ErrInvalid, q, len(m), strings.Join(m, ", "))
 		}
 	}
-	return "", fmt.Errorf("%w: no node %q (give a node ID, a unique prefix or a hostname)", api.ErrNotFound, q)
+	return "", fmt.Errorf("%w: no node %q (give a node ID, a unique prefix, a hostname or a ticket)", api.ErrNotFound, q)
 }
 
 // PeerView converts a stored peer for the API.
