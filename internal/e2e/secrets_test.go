@@ -122,8 +122,8 @@ func TestSecretReachesOnlyItsTarget(t *testing.T) {
 
 	// One byte over the limit is refused before anything is stored.
 	r := cliIn(t, a.dataDir, make([]byte, record.MaxPlaintext+1), "secret", "set", "too-big", "--target", "bravo")
-	if r.code == 0 || !strings.Contains(r.stderr, "larger than 1048576 bytes") {
-		t.Fatalf("1 MiB + 1: exit %d %q", r.code, r.stderr)
+	if r.code == 0 || !strings.Contains(r.stderr, fmt.Sprintf("larger than %d bytes", record.MaxPlaintext)) {
+		t.Fatalf("the limit + 1: exit %d %q", r.code, r.stderr)
 	}
 	if r := cli(t, a.dataDir, "secret", "history", "too-big"); r.code == 0 {
 		t.Fatal("a refused secret has a history")
