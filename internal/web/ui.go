@@ -43,11 +43,13 @@ type page struct {
 	Bare bool
 }
 
-// nodeRef names a node for links and choices.
+// nodeRef names a node for links and choices: by hostname and short ID
+// (several machines are often called the same).
 type nodeRef struct {
-	ID   string
-	Host string
-	Self bool
+	ID      string
+	Host    string
+	Self    bool
+	Checked bool // ticked in a form
 }
 
 func (u *UI) funcs() template.FuncMap {
@@ -111,7 +113,15 @@ func (u *UI) Handler(apiHandler, metrics http.Handler) (http.Handler, error) {
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("POST /logout", u.logout)
-	return u.Guard.Wrap(limitBody(mux)), nil
+	routed := u.Guard.Wrap(limitBody(mux))
+	unrouted := u.Guard.public(u.noRoute(mux))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			unrouted.ServeHTTP(w, r)
+			return
+		}
+		routed.ServeHTTP(w, r)
+	}), nil
 }
 
 func (u *UI) parse() error {
