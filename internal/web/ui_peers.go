@@ -14,7 +14,14 @@ func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	self, err := u.API.SelfView(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	// This node first, marked as such: it is a member like the others.
 	var data struct{ Members, Pending []api.Peer }
+	data.Members = append(data.Members, self)
 	for _, p := range ps {
 		v := PeerView(p)
 		switch v.State {
@@ -49,9 +56,6 @@ func (u *UI) peer(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		u.fail(w, r, err)
 		return
-	}
-	if d.NodeID == string(u.API.Self.ID) {
-		d.Hostname = u.API.Self.Hostname
 	}
 	list, err := u.API.SecretsList(r.Context(), d.NodeID)
 	if err != nil {
