@@ -52,6 +52,7 @@ type Counts struct {
 	Members int            `json:"members"` // other members (this node excluded)
 	Online  int            `json:"online"`  // other members online
 	Pending int            `json:"pending"`
+	Secrets int            `json:"secrets"` // secret names with a copy that is not deleted
 	Records map[string]int `json:"records"` // by kind
 	Rejects map[string]int `json:"rejects"` // since start, by reason
 	// Dropped counts gossip messages dropped before validation (from nodes
@@ -74,6 +75,7 @@ type Peer struct {
 	Addrs        []string   `json:"addrs"`
 	SeenAddrs    []string   `json:"seen_addrs,omitempty"`
 	Trust        string     `json:"trust,omitempty"` // how this node's operator trusts it directly
+	Self         bool       `json:"self,omitempty"`  // the node answering: online, never "last seen"
 }
 
 // Peer states.

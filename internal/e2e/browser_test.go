@@ -43,9 +43,8 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// artifacts is where screenshots go: $CREDMESH_ARTIFACTS, else a temporary
-// directory; with UPDATE_SCREENSHOTS=1 they are also written to
-// docs/screenshots.
+// artifacts is where screenshots go: $CREDMESH_ARTIFACTS, else a
+// temporary directory.
 func artifacts(t *testing.T) string {
 	if d := os.Getenv("CREDMESH_ARTIFACTS"); d != "" {
 		_ = os.MkdirAll(d, 0o755)
@@ -54,18 +53,39 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-func screenshot(t *testing.T, ctx context.Context, dir, name string) {
+// screenshot saves the whole page as dir/name.png. The viewport is
+// stretched to the page's height first, so the fixed status bar is drawn
+// at the end of the page and not over its middle.
+func screenshot(t *testing.T, ctx context.Context, dir, name string) []byte {
 	t.Helper()
+	h := eval[int64](t, ctx, `Math.ceil(document.documentElement.scrollHeight)`)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, max(h, 900))); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return png
+}
+
+// docScreenshot is a screenshot for the docs: with UPDATE_SCREENSHOTS=1
+// it is also written to docs/screenshots. Only TestPageWalk takes them,
+// so `UPDATE_SCREENSHOTS=1 go test ./internal/e2e -run TestPageWalk`
+// regenerates every one.
+func docScreenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png := screenshot(t, ctx, dir, name)
 	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
-		_ = os.MkdirAll("../../docs/screenshots", 0o755)
-		_ = os.WriteFile(filepath.Join("../../docs/screenshots", name+".png"), png, 0o644)
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

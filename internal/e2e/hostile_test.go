@@ -409,7 +409,7 @@ func TestHostilePeerMatrix(t *testing.T) {
 	// Replays of bravo's old and current version, and a flood of
 	// duplicates: the same valid record 300 times. Within pubsub's
 	// seen-messages window these are dropped before validation and
-	// counted; later ones reach the store, which audits them.
+	// counted; later ones reach the store, which counts them too.
 	flooder := hostileMember()
 	dupsBefore := a.status().Counts.Rejects["duplicate"]
 	flooder.publish(t, oldV)

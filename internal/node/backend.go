@@ -24,7 +24,11 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	if err != nil {
 		return api.Status{}, err
 	}
-	c := api.Counts{Events: events, Records: map[string]int{}, Rejects: map[string]int{}}
+	secrets, err := n.store.CountSecrets(ctx)
+	if err != nil {
+		return api.Status{}, err
+	}
+	c := api.Counts{Events: events, Secrets: secrets, Records: map[string]int{}, Rejects: map[string]int{}}
 	for _, p := range peers {
 		switch {
 		case p.Member:

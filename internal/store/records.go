@@ -79,13 +79,14 @@ func (s *Store) Apply(ctx context.Context, now time.Time, envs []*record.Envelop
 				}
 			}
 			if errors.Is(err, record.ErrDuplicate) && !strings.HasPrefix(from, "hello") {
-				// A duplicate from gossip (after pubsub's own dedup) or
-				// anti-entropy (which asks only for what it lacks) is a
-				// replay: counted and audited, and it changes nothing.
-				re := &record.RejectError{Reason: record.ReasonDuplicate, Detail: fmt.Sprintf("replay of %s %s", e.Kind, e.ID().Short())}
-				if aerr := s.auditReject(ctx, tx, now, e, re, from); aerr != nil {
-					return false, aerr
-				}
+				// A copy of a record already held changes nothing. It is
+				// counted, not audited: gossip and anti-entropy race all
+				// the time (a pull asks for a record that gossip brings
+				// before the answer does), so most copies are the mesh
+				// working, and an audit row would only alarm. A record
+				// that anti-entropy never asked for is audited by the
+				// puller (a peer breaking the protocol).
+				s.countReject(record.ReasonDuplicate)
 			}
 			if err != nil && !errors.Is(err, record.ErrDuplicate) {
 				var re *record.RejectError

@@ -276,3 +276,16 @@ func (s *Store) OwnCopy(ctx context.Context, group []byte) (ciphertext []byte, v
 	})
 	return ciphertext, version, err
 }
+
+// CountSecrets returns how many secret names have a current version that
+// is not a deletion on some target: the secrets a user sees listed.
+func (s *Store) CountSecrets(ctx context.Context) (int, error) {
+	var n int
+	err := s.read(ctx, func(tx *txw) error {
+		return tx.QueryRowContext(ctx, "SELECT count(DISTINCT name) FROM secret_heads WHERE current_id IS NOT NULL AND tombstone = 0").Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count secrets: %w", err)
+	}
+	return n, nil
+}

@@ -67,7 +67,12 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 			d.Peer = PeerView(p)
 		}
 	}
-	if d.NodeID == "" {
+	switch {
+	case id == a.Self.ID:
+		if d.Peer, err = a.SelfView(ctx); err != nil {
+			return api.PeerDetail{}, err
+		}
+	case d.NodeID == "":
 		d.Peer = api.Peer{NodeID: string(id), State: api.StateMember, Addrs: []string{}}
 	}
 	if sc, ok := a.Backend.PeerScore(string(id)); ok {
@@ -85,6 +90,33 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 		}
 	}
 	return d, nil
+}
+
+// SelfView is this node as a peer: online, started when it started, its
+// role in its own view, and what its latest node record announces (the
+// store's peer list never holds this node).
+func (a *API) SelfView(ctx context.Context) (api.Peer, error) {
+	st, err := a.Backend.Status(ctx)
+	if err != nil {
+		return api.Peer{}, err
+	}
+	p := api.Peer{NodeID: string(a.Self.ID), Hostname: a.Self.Hostname, State: api.StateMember, Role: st.Role, Online: true,
+		AgeRecipient: st.AgeRecipient, AgentVersion: st.Version, StartedAt: timePtr(st.StartedAt), Addrs: []string{}, Self: true}
+	if st.Revoked != nil {
+		p.State, p.Role = api.StateRevoked, ""
+	}
+	rec, ok, err := a.Store.Latest(ctx, record.KindNode, string(a.Self.ID))
+	if err != nil {
+		return api.Peer{}, err
+	}
+	if ok {
+		if e, err := record.Open(rec.Raw); err == nil {
+			if n, err := record.DecodeNode(e.Body); err == nil && n.Addrs != nil {
+				p.Addrs = n.Addrs
+			}
+		}
+	}
+	return p, nil
 }
 
 // Self names this node for Resolve.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"flag"
@@ -62,7 +63,8 @@ func (b *recordingBackend) Status(context.Context) (api.Status, error) {
 	}
 	return api.Status{NodeID: string(b.self), Hostname: "alpha", AgeRecipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
 		Version: "v1.0.0-test", StartedAt: fixedNow.Add(-time.Hour), UptimeSeconds: 3600, DataDir: "/var/lib/credmesh",
-		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}, Dropped: map[string]int{"not a member": 7}},
+		Role:        "admin",
+		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Secrets: 2, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}, Dropped: map[string]int{"not a member": 7}},
 		Gossip:      api.Gossip{BytesIn: 5120, BytesOut: 2048},
 		Credentials: api.Credentials{State: "ok", Dir: "/etc/credstore.encrypted", Written: 1}}, nil
 }
@@ -144,6 +146,14 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		return record.Secret{Name: "db-password", Target: bravo.Public().(ed25519.PublicKey), Version: v, CreatedAt: fixedNow.Add(-time.Duration(10-v) * time.Minute),
 			Ciphertext: ct, Restart: []string{"web.service"}, Group: group}.Encode()
 	}
+	own := func(name string, v uint64, tombstone bool) []byte {
+		s := record.Secret{Name: name, Target: alpha.Public().(ed25519.PublicKey), Version: v, CreatedAt: fixedNow.Add(-time.Duration(20-v) * time.Minute),
+			Tombstone: tombstone, Group: bytes.Repeat([]byte{byte(len(name))}, record.GroupSize)}
+		if !tombstone {
+			s.Ciphertext = ct
+		}
+		return s.Encode()
+	}
 	envs := []*record.Envelope{
 		seal(bravo, record.KindNode, 1, record.Node{Hostname: "bravo", AgeRecipient: "age1bravo", Addrs: []string{"/ip4/10.0.0.2/tcp/7101"}, AgentVersion: "v1.0.0", StartedAt: fixedNow.Add(-2 * time.Hour)}.Encode()),
 		seal(bravo, record.KindSysinfo, 2, record.Sysinfo{CollectedAt: fixedNow.Add(-time.Minute), Uptime: 90 * time.Minute, Load1: 250, Load5: 200, Load15: 150,
@@ -152,6 +162,16 @@ func world(t *testing.T) (*API, *recordingBackend) {
 			Interfaces: []record.Interface{{Name: "eth0", MAC: "52:54:00:00:00:02", Up: true, Addrs: []string{"10.0.0.2/24"}}}}.Encode()),
 		seal(alpha, record.KindSecret, 3, sec(1)),
 		seal(alpha, record.KindSecret, 4, sec(2)),
+		// This node's own record, sysinfo and secrets: api-key is
+		// written here, old-token was deleted (every copy a tombstone).
+		seal(alpha, record.KindNode, 6, record.Node{Hostname: "alpha", AgeRecipient: "age1alpha", Addrs: []string{"/ip4/10.0.0.1/tcp/7101", "/ip4/10.0.0.1/udp/7101/quic-v1"}, AgentVersion: "v1.0.0-test", StartedAt: fixedNow.Add(-time.Hour)}.Encode()),
+		seal(alpha, record.KindSysinfo, 7, record.Sysinfo{CollectedAt: fixedNow.Add(-2 * time.Minute), Uptime: 30 * time.Hour, Load1: 120, Load5: 90, Load15: 60,
+			MemTotal: 16 << 30, MemUsed: 5 << 30, MemAvailable: 11 << 30,
+			Disks:      []record.Disk{{Mountpoint: "/", FSType: "ext4", Total: 200 << 30, Used: 150 << 30, Free: 50 << 30}, {Mountpoint: "/var", FSType: "xfs", Total: 50 << 30, Used: 47 << 30, Free: 3 << 30}},
+			Interfaces: []record.Interface{{Name: "eth0", MAC: "52:54:00:00:00:01", Up: true, Addrs: []string{"10.0.0.1/24", "fd00::1/64"}}, {Name: "lo", Up: true, Addrs: []string{"127.0.0.1/8"}}}}.Encode()),
+		seal(alpha, record.KindSecret, 8, own("api-key", 1, false)),
+		seal(alpha, record.KindSecret, 9, own("old-token", 1, false)),
+		seal(alpha, record.KindSecret, 10, own("old-token", 2, true)),
 	}
 	outs, err := st.Apply(ctx, fixedNow, envs, "test")
 	if err != nil {
@@ -162,9 +182,19 @@ func world(t *testing.T) (*API, *recordingBackend) {
 			t.Fatal(o.Err)
 		}
 	}
-	rc := seal(bravo, record.KindReceipt, 5, record.Receipt{Name: "db-password", Version: 2, Secret: envs[3].ID(), State: record.ReceiptWritten, At: fixedNow.Add(-30 * time.Second)}.Encode())
-	if _, err := st.Apply(ctx, fixedNow, []*record.Envelope{rc}, "test"); err != nil {
+	receipts := []*record.Envelope{
+		seal(bravo, record.KindReceipt, 5, record.Receipt{Name: "db-password", Version: 2, Secret: envs[3].ID(), State: record.ReceiptWritten, At: fixedNow.Add(-30 * time.Second)}.Encode()),
+		seal(alpha, record.KindReceipt, 11, record.Receipt{Name: "api-key", Version: 1, Secret: envs[6].ID(), State: record.ReceiptWritten, At: fixedNow.Add(-3 * time.Minute)}.Encode()),
+		seal(alpha, record.KindReceipt, 12, record.Receipt{Name: "old-token", Version: 2, Secret: envs[8].ID(), State: record.ReceiptRemoved, At: fixedNow.Add(-4 * time.Minute)}.Encode()),
+	}
+	if outs, err := st.Apply(ctx, fixedNow, receipts, "test"); err != nil {
 		t.Fatal(err)
+	} else {
+		for _, o := range outs {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+		}
 	}
 	_ = st.SetLiveness(ctx, fixedNow, []store.Liveness{{NodeID: idOf(bravo), LastSeen: fixedNow.Add(-5 * time.Second), Online: true}})
 	if err := st.NotePeer(ctx, fixedNow.Add(-time.Hour), idOf(evil), record.Node{Hostname: "<script>alert(1)</script>"}, "/ip4/10.0.0.9/tcp/4001", "10.0.0.9"); err != nil {
@@ -174,6 +204,7 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		{Type: "node.start", Node: string(idOf(alpha)), Message: "node started"},
 		{Type: "secret.created", Node: string(idOf(alpha)), Secret: "db-password", Message: "created db-password version 1"},
 		{Type: "record.rejected", Node: string(idOf(evil)), Message: "rejected node: <img src=x onerror=alert(1)>"},
+		{Type: "secret.received", Node: string(idOf(bravo)), Secret: "db-password", Message: "received version 2 of db-password for " + idOf(bravo).Short()},
 	} {
 		e.Time = fixedNow.Add(time.Duration(i-10) * time.Minute)
 		if err := st.AddEvent(ctx, e); err != nil {
@@ -218,20 +249,39 @@ func TestPagesGolden(t *testing.T) {
 	a, _ := world(t)
 	h, _ := uiHandler(t, a, "127.0.0.1:7100")
 	bravo := string(idOf(key(2)))
-	for _, tc := range []struct{ name, path string }{
-		{"dashboard", "/"},
-		{"peers", "/peers"},
-		{"peer", "/peers/" + bravo},
-		{"secrets", "/secrets"},
-		{"secrets-filtered", "/secrets?node=bravo"},
-		{"new", "/secrets/new"},
-		{"secret", "/secrets/db-password"},
-		{"delete", "/secrets/db-password/delete"},
-		{"audit", "/audit?type=record.rejected"},
+	noAuth := func(r *http.Request) { r.Header.Del("Authorization") }
+	for _, tc := range []struct {
+		name, path string
+		code       int // default 200
+		mod        func(*http.Request)
+	}{
+		{name: "dashboard", path: "/"},
+		{name: "peers", path: "/peers"},
+		{name: "peer", path: "/peers/" + bravo},
+		{name: "secrets", path: "/secrets"},
+		{name: "secrets-filtered", path: "/secrets?node=bravo"},
+		{name: "new", path: "/secrets/new"},
+		{name: "secret", path: "/secrets/db-password"},
+		{name: "delete", path: "/secrets/db-password/delete"},
+		{name: "audit", path: "/audit?type=record.rejected"},
+		{name: "audit-all", path: "/audit"},
+		{name: "peer-self", path: "/peers/alpha"},
+		{name: "secret-deleted", path: "/secrets/old-token"},
+		{name: "new-again", path: "/secrets/new?name=old-token&target=" + string(idOf(key(1))) + "&target=" + bravo},
+		{name: "revoke", path: "/peers/bravo/revoke"},
+		{name: "promote", path: "/peers/bravo/promote"},
+		{name: "demote", path: "/peers/bravo/demote"},
+		{name: "invite", path: "/peers/invite"},
+		{name: "notfound", path: "/no/such/page", code: http.StatusNotFound},
+		{name: "notfound-bare", path: "/no/such/page", code: http.StatusNotFound, mod: noAuth},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := get(t, h, tc.path)
-			if w.Code != http.StatusOK {
+			var mods []func(*http.Request)
+			if tc.mod != nil {
+				mods = append(mods, tc.mod)
+			}
+			w := get(t, h, tc.path, mods...)
+			if want := cmp.Or(tc.code, http.StatusOK); w.Code != want {
 				t.Fatalf("GET %s = %d\n%s", tc.path, w.Code, w.Body.String())
 			}
 			golden := filepath.Join("testdata", "golden", tc.name+".html")

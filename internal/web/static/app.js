@@ -30,8 +30,9 @@ function refresh() {
     setText("sb-online", s.counts.online);
     setText("sb-members", s.counts.members);
     setText("sb-pending", s.counts.pending);
-    setText("sb-secrets", (s.counts.records || {}).secret || 0);
+    setText("sb-secrets", s.counts.secrets);
     setText("sb-creds", s.credentials.state);
+    setText("sb-written", s.credentials.written);
   }).catch(function () {});
 
   if (document.getElementById("peers")) {
