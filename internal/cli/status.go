@@ -17,7 +17,9 @@ func newStatusCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the running daemon's status",
-		Args:  noArgs,
+		Example: `  credmesh status
+  credmesh status -o json | jq .role`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err

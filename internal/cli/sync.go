@@ -13,7 +13,14 @@ func newSyncCmd(e *env) *cobra.Command {
 		Short: "Rewrite every systemd credential of this node, or ask NODE to rewrite its own",
 		Long: `sync makes the credential writer rewrite all of this node's credentials now.
 With --node it sends a signed sync request that only NODE acts on (every
-node receives it; the others ignore it). Both sides audit it.`,
+node receives it; the others ignore it). Both sides audit it.
+
+A sync request is not stored: it is sent only while NODE is online (heard
+from within three heartbeats). When NODE is offline, sync says so, sends
+nothing and exits 1; once back, NODE catches up and writes every changed
+secret by itself, and "sync --node NODE" then forces a full rewrite.`,
+		Example: `  credmesh sync
+  credmesh sync --node web1`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := e.client().Sync(cmd.Context(), node)
