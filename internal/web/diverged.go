@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
@@ -12,11 +13,13 @@ import (
 // a share copies the version it shares, so copies of one group at
 // different versions hold the values of different writes. all is every
 // current copy (a list filtered by target still compares with the rest).
-func markDiverged(list *api.Secrets, all []store.SecretVersion) {
+// The copies of revoked targets are left out: a new value must never
+// reach them, so they always lag.
+func markDiverged(list *api.Secrets, all []store.SecretVersion, revoked func(record.NodeID) bool) {
 	type group struct{ name, id string }
 	versions := map[group]map[uint64]bool{}
 	for _, v := range all {
-		if v.Tombstone {
+		if v.Tombstone || revoked(v.Target) {
 			continue
 		}
 		g := group{v.Name, hex.EncodeToString(v.Group)}
@@ -29,7 +32,7 @@ func markDiverged(list *api.Secrets, all []store.SecretVersion) {
 		s := &list.Secrets[i]
 		for j := range s.Targets {
 			t := &s.Targets[j]
-			if !t.Tombstone && len(versions[group{s.Name, t.Group}]) > 1 {
+			if !t.Tombstone && !revoked(record.NodeID(t.Target)) && len(versions[group{s.Name, t.Group}]) > 1 {
 				t.Diverged, s.Diverged = true, true
 			}
 		}

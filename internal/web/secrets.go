@@ -66,7 +66,7 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 			return api.Secrets{}, err
 		}
 	}
-	markDiverged(&out, cur)
+	markDiverged(&out, cur, a.Store.Members().IsRevoked)
 	return out, nil
 }
 
