@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// A sync request is sent only to a member that is online: to one that is
-// stopped or killed, sync --node says it was not sent and exits 1, and
-// the request is not delivered later; back online, the node gets the next
-// one.
+// A sync request goes straight to its target, which confirms it: to one
+// that is stopped or killed, sync --node says it was not delivered and
+// exits 1, and nothing is queued for later; back online, the node gets
+// the next one.
 func TestSyncToAnOfflineNode(t *testing.T) {
 	root := t.TempDir()
 	a := startMesh(t, "alpha", root+"/a")
@@ -43,8 +43,8 @@ func TestSyncToAnOfflineNode(t *testing.T) {
 		c.stop(sig)
 		online(false)
 		r := cli(t, a.dataDir, "sync", "--node", "charlie")
-		if r.code != 1 || !strings.Contains(r.stderr, "offline") || !strings.Contains(r.stderr, "not sent") {
-			t.Fatalf("sync --node charlie after %v: exit %d %q, want 1 saying it is offline and nothing was sent", sig, r.code, r.stderr)
+		if r.code != 1 || !strings.Contains(r.stderr, "offline") || !strings.Contains(r.stderr, "not delivered") {
+			t.Fatalf("sync --node charlie after %v: exit %d %q, want 1 saying it is offline and nothing was delivered", sig, r.code, r.stderr)
 		}
 		if n := auditCount(t, a, "sync.requested", ""); n != received {
 			t.Fatalf("after %v alpha audited %d sync requests, want %d: the refused one is not a request", sig, n, received)
