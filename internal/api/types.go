@@ -205,6 +205,9 @@ type SetSecret struct {
 	Targets []string `json:"targets,omitempty"` // node IDs, unique prefixes or hostnames
 	Value   []byte   `json:"value"`             // the plaintext (base64 in JSON)
 	Restart []string `json:"restart,omitempty"` // units to try-restart on the target
+	// AllowEmpty lets an empty Value through; without it an empty value is
+	// refused (it is almost always a mistake: an empty pipe or file).
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 }
 
 // SecretWrite is one version written by a set, share or delete.
@@ -220,6 +223,17 @@ type SecretWrite struct {
 // SecretWrites answers the writing calls.
 type SecretWrites struct {
 	Writes []SecretWrite `json:"writes"`
+	// Skipped lists the targets a call left alone, each with the reason
+	// (a revoked target of a set, a share target that already holds the
+	// version).
+	Skipped []SkippedTarget `json:"skipped,omitempty"`
+}
+
+// SkippedTarget is a target a write left alone, and why.
+type SkippedTarget struct {
+	Target   string `json:"target"`
+	Hostname string `json:"hostname,omitempty"`
+	Reason   string `json:"reason"`
 }
 
 // ShareSecret is the body of POST /api/v1/secrets/{name}/share.
@@ -247,12 +261,18 @@ type SecretTarget struct {
 	// NeedsRotation says why the value must be rotated: a node that could
 	// read it, or that wrote it, was revoked after it was written.
 	NeedsRotation string `json:"needs_rotation,omitempty"`
+	// Diverged is set on the copies of a share group whose current
+	// versions differ: they no longer hold the value of one write.
+	Diverged bool `json:"diverged,omitempty"`
 }
 
 // Secret is one name with its targets.
 type Secret struct {
 	Name    string         `json:"name"`
 	Targets []SecretTarget `json:"targets"`
+	// Diverged says that the copies of one share group of this name hold
+	// different versions (so, most likely, different values).
+	Diverged bool `json:"diverged"`
 }
 
 // Secrets is GET /api/v1/secrets.

@@ -93,6 +93,7 @@ var externalOwners = map[string][]string{
 	"github.com/libp2p/":           {"internal/gossip", "internal/antientropy", "internal/identity"},
 	"filippo.io/age":               {"internal/record", "internal/identity"},
 	"github.com/spf13/cobra":       {"internal/cli"},
+	"golang.org/x/term":            {"internal/cli"},
 	"github.com/coreos/go-systemd": {"internal/node", "internal/credwriter"},
 	"github.com/shirou/gopsutil":   {"internal/sysinfo"},
 	"github.com/chromedp/":         {},

@@ -15,6 +15,8 @@ in a temporary directory, joins them, has alpha write a sample secret for
 bravo and share it with charlie, and prints each node's web UI. Credentials
 are written with systemd-creds when run as root, else as plain files (it
 says so). Ctrl-C stops the nodes and removes the directory.`,
+		Example: `  credmesh demo
+  go run ./cmd/credmesh demo`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e.logLevelDefault("warn")

@@ -30,6 +30,9 @@ func newInitCmd(e *env) *cobra.Command {
 		Long: `init creates the data dir (0700), the node key (node.key) and the age key
 (age.key), both 0600. Run again, it keeps the existing identity and says so.
 It prints the node ID, the age recipient and the ticket other nodes need.`,
+		Example: `  credmesh init
+  credmesh --data-dir /tmp/a init --ticket-file /tmp/a.ticket
+  credmesh init -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -39,7 +42,7 @@ It prints the node ID, the age recipient and the ticket other nodes need.`,
 			if err != nil {
 				return err
 			}
-			ticket, err := currentTicket(cmd, e, id)
+			ticket, _, err := currentTicket(cmd, e, id)
 			if err != nil {
 				return err
 			}
@@ -71,17 +74,17 @@ It prints the node ID, the age recipient and the ticket other nodes need.`,
 }
 
 // currentTicket asks the running daemon for its ticket (it knows the
-// addresses it listens on) and falls back to this machine's addresses on
-// the default port when no daemon runs.
-func currentTicket(cmd *cobra.Command, e *env, id *identity.Identity) (string, error) {
+// addresses it listens on; live is true) and falls back to this machine's
+// addresses on the default port when no daemon runs.
+func currentTicket(cmd *cobra.Command, e *env, id *identity.Identity) (ticket string, live bool, err error) {
 	t, err := e.client().Ticket(cmd.Context())
 	if err == nil {
-		return t.Ticket, nil
+		return t.Ticket, true, nil
 	}
 	if !errors.Is(err, api.ErrNotRunning) {
-		return "", err
+		return "", false, err
 	}
-	return node.OfflineTicket(id).String(), nil
+	return node.OfflineTicket(id).String(), false, nil
 }
 
 // writeTicketFile writes the ticket (public, so 0644) with a newline.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -17,6 +18,8 @@ node joins with one command, "credmesh run INVITE" (or "peers add INVITE" on
 a running node): it presents the token, this node checks it (once only,
 before it expires) and publishes an admit record for it with the role
 the invite gives (--role, default node). Only an admin makes invites.`,
+		Example: `  credmesh invite
+  credmesh invite --role admin --expires 1h`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -24,6 +27,9 @@ the invite gives (--role, default node). Only an admin makes invites.`,
 			}
 			if err := checkRole(role); err != nil {
 				return err
+			}
+			if d, err := time.ParseDuration(ttl); err != nil || d <= 0 || d > 30*24*time.Hour {
+				return usageError{fmt.Errorf("--expires must be a duration up to 720h, like 24h or 30m, not %q", ttl)}
 			}
 			res, err := e.client().Invite(cmd.Context(), ttl, role)
 			if err != nil {

@@ -9,12 +9,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/identity"
 )
 
 func newPeersCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "peers",
 		Short: "List, add and inspect the nodes this node knows",
+		Example: `  credmesh peers list
+  credmesh peers add "$(cat /tmp/b.ticket)"
+  credmesh peers approve web1 --role node`,
 	}
 	cmd.AddCommand(newPeersListCmd(e), newPeersAddCmd(e), newPeersShowCmd(e),
 		newPeerActionCmd(e, "approve", "Trust a pending node and admit it to the mesh (admins only)"),
@@ -34,15 +38,24 @@ func checkRole(role string) error {
 	return nil
 }
 
+var actionExamples = map[string]string{
+	"approve": "  credmesh peers approve 12D3KooWAbC\n  credmesh peers approve web1 --role admin",
+	"ignore":  "  credmesh peers ignore 12D3KooWAbC",
+	"revoke":  "  credmesh peers revoke web1 --reason \"disk stolen\"",
+	"promote": "  credmesh peers promote web1",
+	"demote":  "  credmesh peers demote web1",
+}
+
 var actionDone = map[string]string{"approve": "approved", "ignore": "ignored", "revoke": "revoked",
 	"promote": "promoted to admin", "demote": "demoted to node"}
 
 func newPeerActionCmd(e *env, action, short string) *cobra.Command {
 	var req api.PeerAction
 	cmd := &cobra.Command{
-		Use:   action + " NODE",
-		Short: short,
-		Args:  exactArgs(1),
+		Use:     action + " NODE",
+		Short:   short,
+		Example: actionExamples[action],
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if action == "approve" {
 				if err := checkRole(req.Role); err != nil {
@@ -97,7 +110,9 @@ func newPeersListCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List members, pending and revoked nodes",
-		Args:  noArgs,
+		Example: `  credmesh peers list
+  credmesh peers list -o json | jq '.peers[] | select(.state == "pending")'`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
@@ -131,10 +146,15 @@ and dials it. On an admin it also publishes a signed admit record, so that
 every node trusting this one trusts it too; a plain node trusts it here only.
 An invite ticket joins its inviter's cluster instead. This node's own ticket
 and a revoked node's are refused.`,
+		Example: `  credmesh peers add "$(cat /tmp/b.ticket)"
+  credmesh peers add credmesh1... --role admin`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkRole(role); err != nil {
 				return err
+			}
+			if _, err := identity.ParseTicket(args[0]); err != nil {
+				return usageError{fmt.Errorf("peers add: not a ticket: %w", err)}
 			}
 			res, err := e.client().AddPeer(cmd.Context(), args[0], role)
 			if err != nil {
@@ -167,6 +187,9 @@ func newPeersShowCmd(e *env) *cobra.Command {
 addresses and the system information it last published. With --wait it
 first waits up to that long for the node to be an online member (for
 scripts that start nodes and then write secrets for them).`,
+		Example: `  credmesh peers show web1
+  credmesh peers show 12D3KooWAbC -o json
+  credmesh peers show "$(credmesh --data-dir /tmp/b ticket)" --wait 30s`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,9 +28,6 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
-// usageError marks errors in how a command was called (exit code 2).
-type usageError struct{ error }
-
 // Main runs the command line in args and returns the process exit code:
 // 0 on success, 2 for a usage error, 1 for any other error (printed as one
 // line on stderr).
@@ -48,15 +44,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "credmesh: %s\n", oneLine(err.Error()))
 	return exitCode(err)
-}
-
-// exitCode is the one place errors become exit codes.
-func exitCode(err error) int {
-	var ue usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -95,6 +82,10 @@ each target writes its secrets as systemd encrypted credentials.`,
 	pf.StringVar(&e.dataDir, "data-dir", "", "data directory (default $"+EnvDataDir+", else /var/lib/credmesh for root, else ~/.local/state/credmesh)")
 	pf.StringVar(&e.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for demo)")
 	pf.StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
+	root.Example = `  credmesh init
+  credmesh run
+  credmesh --data-dir /tmp/a status
+  credmesh secret set db-password --target web1 < password.txt`
 	root.AddCommand(
 		newInitCmd(e),
 		newTicketCmd(e),
@@ -109,6 +100,11 @@ each target writes its secrets as systemd encrypted credentials.`,
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)
+	root.SetHelpCommand(newHelpCmd())
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	completionExamples(root)
+	usageArgs(root)
 	return root
 }
 

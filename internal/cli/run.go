@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/credmesh/credmesh/internal/gossip"
+	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/node"
 )
 
@@ -21,9 +23,20 @@ systemd when it is ready. Each TICKET names a node to trust and dial; trust
 is remembered, so later starts need no ticket. SIGINT or SIGTERM stop it
 gracefully within 5 seconds (exit 0); a failing component stops it with
 exit 1.`,
+		Example: `  credmesh run
+  credmesh run "$(cat /tmp/a.ticket)"
+  credmesh --data-dir /tmp/b run --listen /ip4/127.0.0.1/tcp/7202 --web 127.0.0.1:7110 --creds-dir /tmp/b/creds`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.DataDir = e.dataDir
 			cfg.Tickets = args
+			for _, t := range args {
+				if _, err := identity.ParseTicket(t); err != nil {
+					return usageError{fmt.Errorf("run: %q is not a ticket: %w", t, err)}
+				}
+			}
+			if err := cfg.WithDefaults().Validate(); err != nil {
+				return usageError{fmt.Errorf("run: %w", err)}
+			}
 			return node.Run(cmd.Context(), cfg, e.logger(e.stderr), nil)
 		},
 	}

@@ -3,77 +3,23 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/credmesh/credmesh/internal/api"
-	"github.com/credmesh/credmesh/internal/record"
 )
 
 func newSecretCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
 		Short: "Set, read, list, share and delete secrets",
+		Example: `  credmesh secret set db-password --target web1 < password.txt
+  credmesh secret list
+  credmesh secret share db-password --to web2`,
 	}
 	cmd.AddCommand(newSecretSetCmd(e), newSecretGetCmd(e), newSecretListCmd(e), newSecretHistoryCmd(e),
 		newSecretShareCmd(e), newSecretRmCmd(e))
 	return cmd
-}
-
-func newSecretSetCmd(e *env) *cobra.Command {
-	var targets, restart []string
-	var file string
-	cmd := &cobra.Command{
-		Use:   "set NAME",
-		Short: "Write a new version of a secret for its targets (value on stdin or --file)",
-		Long: `set encrypts the value to each target's age key and writes one new version per
-target (default: this node), in one share group, then gossips it. NAME must
-be a valid systemd credential name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}, no "..".
-The value is read from --file or stdin, byte for byte, at most 1 MiB.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := record.ValidName(args[0]); err != nil {
-				return usageError{err}
-			}
-			value, err := readValue(e, file)
-			if err != nil {
-				return err
-			}
-			res, err := e.client().SetSecret(cmd.Context(), api.SetSecret{Name: args[0], Targets: targets, Value: value, Restart: restart})
-			if err != nil {
-				return err
-			}
-			return printWrites(e, res)
-		},
-	}
-	cmd.Flags().StringArrayVar(&targets, "target", nil, "target node (ID, unique prefix or hostname; repeatable; default this node)")
-	cmd.Flags().StringVar(&file, "file", "", "read the value from this file instead of stdin")
-	cmd.Flags().StringArrayVar(&restart, "restart", nil, "unit to try-restart on the target when the credential changes (repeatable)")
-	return cmd
-}
-
-// readValue reads at most MaxPlaintext bytes, refusing more before sending
-// anything.
-func readValue(e *env, file string) ([]byte, error) {
-	var r io.Reader = e.stdin
-	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, record.MaxPlaintext+1))
-	if err != nil {
-		return nil, fmt.Errorf("read value: %w", err)
-	}
-	if len(b) > record.MaxPlaintext {
-		return nil, record.ErrTooLarge
-	}
-	return b, nil
 }
 
 func printWrites(e *env, res api.SecretWrites) error {
@@ -83,6 +29,9 @@ func printWrites(e *env, res api.SecretWrites) error {
 			what = "deleted as version"
 		}
 		fmt.Fprintf(e.stdout, "%s for %s: %s %d (record %s)\n", w.Name, nodeLabel(w.Target, w.Hostname), what, w.Version, w.Record[:12])
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(e.stdout, "not written for %s: %s\n", nodeLabel(s.Target, s.Hostname), s.Reason)
 	}
 	return nil
 }
@@ -103,7 +52,10 @@ func newSecretGetCmd(e *env) *cobra.Command {
 		Long: `get prints the current version of NAME addressed to this node. With
 --ciphertext it prints the stored age file instead (for any --target, since
 every member stores it); it decrypts with "age -d -i age.key" to the padded
-form described in docs/secrets.md.`,
+form described in docs/secrets.md. When this node is not a target, it says
+which nodes are.`,
+		Example: `  credmesh secret get db-password > password.txt
+  credmesh secret get db-password --ciphertext --target web1 > db-password.age`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ciphertext {
@@ -130,96 +82,21 @@ form described in docs/secrets.md.`,
 	return cmd
 }
 
-func newSecretListCmd(e *env) *cobra.Command {
-	var out output
-	var target string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List current secrets by name with their targets (never their values)",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check(); err != nil {
-				return err
-			}
-			list, err := e.client().Secrets(cmd.Context(), target)
-			if err != nil {
-				return err
-			}
-			if out.json() {
-				return writeJSON(e.stdout, list)
-			}
-			rows := [][]string{{"NAME", "TARGET", "VERSION", "ROLLOUT", "AUTHOR", "UPDATED", "RECORD", "NEEDS ROTATION"}}
-			for _, s := range list.Secrets {
-				for i, t := range s.Targets {
-					name := s.Name
-					if i > 0 {
-						name = ""
-					}
-					rows = append(rows, []string{name, nodeLabel(t.Target, t.Hostname), fmt.Sprint(t.Version), rolloutText(t.Rollout),
-						nodeLabel(t.Author, t.AuthorHostname), t.Updated.Format("2006-01-02 15:04:05"), t.Record[:12], dash(t.NeedsRotation)})
-				}
-			}
-			return table(e.stdout, rows)
-		},
-	}
-	cmd.Flags().StringVar(&target, "target", "", "only secrets for this node")
-	out.register(cmd)
-	return cmd
-}
-
-func newSecretHistoryCmd(e *env) *cobra.Command {
-	var out output
-	var target string
-	cmd := &cobra.Command{
-		Use:   "history NAME",
-		Short: "List every version of a secret, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check(); err != nil {
-				return err
-			}
-			h, err := e.client().History(cmd.Context(), args[0], target)
-			if err != nil {
-				return err
-			}
-			if out.json() {
-				return writeJSON(e.stdout, h)
-			}
-			rows := [][]string{{"TARGET", "VERSION", "STATE", "AUTHOR", "CREATED", "RECORD", "CIPHERTEXT SHA-256"}}
-			for _, v := range h.Versions {
-				state := "old"
-				switch {
-				case !v.Counts:
-					state = "refused"
-				case v.Current && v.Tombstone:
-					state = "deleted, " + rolloutText(v.Rollout)
-				case v.Current:
-					state = "current, " + rolloutText(v.Rollout)
-				case v.Tombstone:
-					state = "deletion"
-				}
-				hash := "-"
-				if v.CipherHash != "" {
-					hash = v.CipherHash[:16]
-				}
-				rows = append(rows, []string{nodeLabel(v.Target, v.Hostname), fmt.Sprint(v.Version), state,
-					nodeLabel(v.Author, v.AuthorHostname), v.Updated.Format("2006-01-02 15:04:05"), v.Record[:12], hash})
-			}
-			return table(e.stdout, rows)
-		},
-	}
-	cmd.Flags().StringVar(&target, "target", "", "only versions for this node")
-	out.register(cmd)
-	return cmd
-}
-
 func newSecretShareCmd(e *env) *cobra.Command {
 	var to []string
 	cmd := &cobra.Command{
 		Use:   "share NAME --to NODE...",
 		Short: "Copy a secret to more nodes, in the same share group",
-		Long: `share re-encrypts this node's own copy of NAME (or, on the node that wrote it,
-the copy it kept) for each --to node.`,
+		Long: `share re-encrypts the newest value of NAME for each --to node, in the same
+share group and at the same version, so the new copy is one more copy of the
+same secret. The value comes from this node's own copy, or, on the node that
+wrote NAME for others, the copy it kept of what it wrote. A node can only
+decrypt those: when a target has since written a newer version, share says
+so and refuses (it would hand out an older value); set the value again
+("secret set NAME" writes every copy) and share then. A --to node that
+already holds the version is left alone.`,
+		Example: `  credmesh secret share db-password --to web2
+  credmesh secret share db-password --to web2 --to web3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(to) == 0 {
@@ -243,7 +120,11 @@ func newSecretRmCmd(e *env) *cobra.Command {
 		Short: "Delete a secret (a tombstone version; only its original author or target may)",
 		Long: `rm writes a tombstone version of NAME for each --target, or, without one, for
 every target this node may delete it for. Deletes replicate and never come
-back; setting the name again later writes a new, higher version.`,
+back; setting the name again later writes a new, higher version. A NAME
+that does not exist (or not for a --target) is an error, and nothing is
+deleted.`,
+		Example: `  credmesh secret rm db-password
+  credmesh secret rm db-password --target web2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := e.client().DeleteSecret(cmd.Context(), args[0], targets)

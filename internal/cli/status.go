@@ -22,6 +22,9 @@ func newStatusCmd(e *env) *cobra.Command {
 		Long: `status asks the running daemon for its node ID, hostname, role, uptime,
 version and counts. With --wait it first waits up to that long for a daemon
 that is starting to answer (for scripts that start one in the background).`,
+		Example: `  credmesh status
+  credmesh status --wait 30s   # after starting the daemon in the background
+  credmesh status -o json | jq .role`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {

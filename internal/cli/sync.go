@@ -12,8 +12,15 @@ func newSyncCmd(e *env) *cobra.Command {
 		Use:   "sync [--node NODE]",
 		Short: "Rewrite every systemd credential of this node, or ask NODE to rewrite its own",
 		Long: `sync makes the credential writer rewrite all of this node's credentials now.
-With --node it sends a signed sync request that only NODE acts on (every
-node receives it; the others ignore it). Both sides audit it.`,
+With --node it sends a signed sync request straight to NODE and waits (at
+most 5 seconds) for NODE to confirm it. Both sides audit it.
+
+A sync request is not stored or queued. When NODE cannot be reached (it is
+offline) or does not confirm, sync says so and exits 1; once back, NODE
+catches up and writes every changed secret by itself, and "sync --node
+NODE" then forces a full rewrite.`,
+		Example: `  credmesh sync
+  credmesh sync --node web1`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := e.client().Sync(cmd.Context(), node)

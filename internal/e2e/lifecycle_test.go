@@ -145,22 +145,39 @@ func TestRestartAfterKill9(t *testing.T) {
 	}
 }
 
+// TestUsageErrors runs the real binary, so it checks the exit code
+// cmd/credmesh passes on from cli.Main: 2 for a usage error, 1 for any
+// other, each with a one-line error (internal/cli has the table over
+// every command).
 func TestUsageErrors(t *testing.T) {
 	dir := dataDir(t)
-	for _, args := range [][]string{
-		{"nosuchcommand"},
-		{"status", "-o", "yaml"},
-		{"--log-level", "loud", "version"},
-		{"audit", "list", "--limit", "0"},
-		{"init", "extra"},
-	} {
-		r := cli(t, dir, args...)
-		if r.code == 0 {
-			t.Errorf("credmesh %v succeeded", args)
-		}
-		if r.stderr == "" || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-			t.Errorf("credmesh %v: want a one-line error, got %q", args, r.stderr)
-		}
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{"unknown command", []string{"nosuchcommand"}, 2, "unknown command"},
+		{"bad output format", []string{"status", "-o", "yaml"}, 2, "-o must be"},
+		{"bad log level", []string{"--log-level", "loud", "version"}, 2, "--log-level"},
+		{"limit out of range", []string{"audit", "list", "--limit", "0"}, 2, "--limit"},
+		{"unparsable flag value", []string{"audit", "list", "--limit", "x"}, 2, "invalid argument"},
+		{"unknown flag", []string{"status", "--bogus"}, 2, "unknown flag"},
+		{"extra argument", []string{"init", "extra"}, 2, "no arguments"},
+		{"peers add without a ticket", []string{"peers", "add"}, 2, "accepts 1 arg"},
+		{"secret set without a name", []string{"secret", "set"}, 2, "accepts 1 arg"},
+		{"no daemon", []string{"status"}, 1, "daemon not running"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, dir, tc.args...)
+			if r.code != tc.want || !strings.Contains(r.stderr, tc.wantStderr) {
+				t.Errorf("credmesh %q: exit %d, stderr %q; want exit %d, stderr with %q", tc.args, r.code, r.stderr, tc.want, tc.wantStderr)
+			}
+			if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("credmesh %q: want a one-line error, got %q", tc.args, r.stderr)
+			}
+		})
 	}
 	if out := mustCLI(t, dir, "version"); !strings.HasPrefix(out, "credmesh ") {
 		t.Errorf("version printed %q", out)

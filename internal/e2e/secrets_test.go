@@ -99,7 +99,7 @@ func TestSecretReachesOnlyItsTarget(t *testing.T) {
 			ct = []byte(r.stdout)
 			return r.code == 0 && bytes.HasPrefix(ct, []byte("age-encryption.org/v1"))
 		}, nil)
-		if r := cli(t, c.dataDir, "secret", "get", name); r.code == 0 || !strings.Contains(r.stderr, "no secret") {
+		if r := cli(t, c.dataDir, "secret", "get", name); r.code == 0 || !strings.Contains(r.stderr, "not a target") {
 			t.Fatalf("charlie reads bravo's secret: exit %d %q", r.code, r.stderr)
 		}
 		if _, err := ageDecrypt(t, filepath.Join(c.dataDir, "age.key"), ct); err == nil {

@@ -160,6 +160,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	h.SetStreamHandler(helloProtocol, g.handleHello)
 	h.SetStreamHandler(inviteProtocol, g.handleClaim)
 	h.SetStreamHandler(revokedProtocol, g.handleRevoked)
+	h.SetStreamHandler(syncReqProtocol, g.handleSyncRequest)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			_ = g.ref.Cast(connected{p: c.RemotePeer(), inbound: c.Stat().Direction == network.DirInbound})
@@ -231,6 +232,8 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 		if m.Reply != nil {
 			m.Reply <- err
 		}
+	case SendSyncRequest:
+		g.sendSyncRequest(ctx, m)
 	case AddPeer:
 		m.Reply <- g.addPeer(ctx, m.Ticket, m.Role, m.Join)
 	case Approve:

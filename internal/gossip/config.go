@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/store"
 )
@@ -75,10 +77,23 @@ func (c Config) Validate() error {
 		return errors.New("gossip: no store")
 	case c.Sink == nil:
 		return errors.New("gossip: no sink")
-	case c.Heartbeat < 100*time.Millisecond || c.Heartbeat > 10*time.Minute:
-		return fmt.Errorf("heartbeat %v out of range (100ms to 10m)", c.Heartbeat)
-	case !validCluster(c.Cluster):
-		return fmt.Errorf("cluster name %q: use 1-64 letters, digits, '.', '_' or '-'", c.Cluster)
+	}
+	return CheckSettings(c.Listen, c.Cluster, c.Heartbeat)
+}
+
+// CheckSettings reports the first unusable listen address, cluster name
+// or heartbeat interval (the settings a user gives on the command line).
+func CheckSettings(listen []string, cluster string, heartbeat time.Duration) error {
+	for _, a := range listen {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("listen address %q is not a multiaddr (like /ip4/0.0.0.0/tcp/7101): %v", a, err)
+		}
+	}
+	switch {
+	case heartbeat < 100*time.Millisecond || heartbeat > 10*time.Minute:
+		return fmt.Errorf("heartbeat %v out of range (100ms to 10m)", heartbeat)
+	case !validCluster(cluster):
+		return fmt.Errorf("cluster name %q: use 1-64 letters, digits, '.', '_' or '-'", cluster)
 	}
 	return nil
 }

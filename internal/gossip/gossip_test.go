@@ -31,6 +31,7 @@ type recSink struct {
 	mu    sync.Mutex
 	recs  []*record.Record
 	pulls []record.NodeID
+	syncs []record.NodeID
 }
 
 func (s *recSink) Accepted(recs []*record.Record) {
@@ -43,7 +44,17 @@ func (s *recSink) Pull(p record.NodeID) {
 	s.pulls = append(s.pulls, p)
 	s.mu.Unlock()
 }
-func (s *recSink) SyncRequested(record.NodeID) {}
+func (s *recSink) SyncRequested(from record.NodeID) {
+	s.mu.Lock()
+	s.syncs = append(s.syncs, from)
+	s.mu.Unlock()
+}
+
+func (s *recSink) syncRequests() []record.NodeID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]record.NodeID(nil), s.syncs...)
+}
 
 func (s *recSink) has(id record.ID) bool {
 	s.mu.Lock()

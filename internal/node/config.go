@@ -3,10 +3,12 @@ package node
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/web"
@@ -103,6 +105,18 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("data dir is empty")
+	}
+	g := gossip.Config{Listen: c.Listen, Cluster: c.Cluster, Heartbeat: c.Heartbeat}.WithDefaults()
+	if err := gossip.CheckSettings(g.Listen, g.Cluster, g.Heartbeat); err != nil {
+		return err
+	}
+	if c.SyncInterval < 0 {
+		return fmt.Errorf("sync interval %v is negative", c.SyncInterval)
+	}
+	if !c.NoWeb {
+		if _, _, err := net.SplitHostPort(c.Web); err != nil {
+			return fmt.Errorf("web address %q: give HOST:PORT, like 127.0.0.1:7100", c.Web)
+		}
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -94,12 +93,17 @@ func (n *Node) resolveTargets(ctx context.Context, args []string) ([]target, err
 
 // SetSecret implements web.Backend: a new version of the secret for each
 // target, one share group, stored in one transaction, then gossiped.
+// Without targets it writes every live copy of the name's share group (a
+// shared secret is one secret), or, for a new name, this node's.
 func (n *Node) SetSecret(ctx context.Context, req api.SetSecret) (api.SecretWrites, error) {
 	if err := record.ValidName(req.Name); err != nil {
 		return api.SecretWrites{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
 	if len(req.Value) > record.MaxPlaintext {
 		return api.SecretWrites{}, fmt.Errorf("%w: %v", api.ErrInvalid, record.ErrTooLarge)
+	}
+	if len(req.Value) == 0 && !req.AllowEmpty {
+		return api.SecretWrites{}, fmt.Errorf("%w: the value of %s is empty; nothing was stored (an empty secret needs --allow-empty)", api.ErrInvalid, req.Name)
 	}
 	if len(req.Restart) > record.MaxRestart {
 		return api.SecretWrites{}, fmt.Errorf("%w: at most %d restart units", api.ErrInvalid, record.MaxRestart)
@@ -109,22 +113,52 @@ func (n *Node) SetSecret(ctx context.Context, req api.SetSecret) (api.SecretWrit
 			return api.SecretWrites{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 		}
 	}
-	targets, err := n.resolveTargets(ctx, req.Targets)
-	if err != nil {
+	if err := n.mayWrite(); err != nil {
 		return api.SecretWrites{}, err
 	}
 	n.secretsMu.Lock()
 	defer n.secretsMu.Unlock()
-	return n.write(ctx, req.Name, targets, req.Value, req.Restart, nil, false, "")
+	args := req.Targets
+	var skipped []api.SkippedTarget
+	if len(args) == 0 {
+		var err error
+		if args, skipped, err = n.defaultTargets(ctx, req.Name); err != nil {
+			return api.SecretWrites{}, err
+		}
+	}
+	targets, err := n.resolveTargets(ctx, args)
+	if err != nil {
+		return api.SecretWrites{}, err
+	}
+	res, err := n.write(ctx, writeReq{name: req.Name, targets: targets, value: req.Value, restart: req.Restart, lockstep: true})
+	res.Skipped = skipped
+	return res, err
 }
 
-// write writes value as the next version of name for every target (or a
-// tombstone), in group (default: the group the secret already has, or a
-// new one), audited as event (default: created or updated). secretsMu is
-// held.
-func (n *Node) write(ctx context.Context, name string, targets []target, value []byte, restart []string, group []byte, tombstone bool, event string) (api.SecretWrites, error) {
+// writeReq is one write of a secret for some targets.
+type writeReq struct {
+	name      string
+	targets   []target
+	value     []byte
+	restart   []string
+	group     []byte // default: the group the secret already has, or a new one
+	tombstone bool
+	event     string // default: created or updated
+	// lockstep writes one version above every live copy of the group, so
+	// that the copies of one write share a version and copies that differ
+	// in version differ in value (secret list flags them as diverged).
+	lockstep bool
+	// atLeast is the lowest version to write (a share writes the version
+	// it copies).
+	atLeast uint64
+}
+
+// write writes the value as the next version of the name for every
+// target (or a tombstone). secretsMu is held.
+func (n *Node) write(ctx context.Context, w writeReq) (api.SecretWrites, error) {
 	type plan struct {
 		t       target
+		res     record.Resolution
 		version uint64
 		created bool
 	}
@@ -133,16 +167,17 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 		return api.SecretWrites{}, err
 	}
 	m := n.store.Members()
-	for _, t := range targets {
+	group := w.group
+	for _, t := range w.targets {
 		if !m.MayWriteSecret(n.self, t.id) {
 			return api.SecretWrites{}, fmt.Errorf("%w: this node is a plain node: it writes only its own secrets, not %s's (ask an admin, or have an admin promote this node)",
 				api.ErrForbidden, t.id)
 		}
-		res, err := n.store.SecretState(ctx, record.Key{Name: name, Target: t.id})
+		res, err := n.store.SecretState(ctx, record.Key{Name: w.name, Target: t.id})
 		if err != nil {
 			return api.SecretWrites{}, err
 		}
-		if tombstone && (res.Current == nil || res.Current.Tombstone) {
+		if w.tombstone && (res.Current == nil || res.Current.Tombstone) {
 			continue // nothing to delete there
 		}
 		if group == nil && res.Current != nil {
@@ -150,22 +185,37 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 				group = cur.Group
 			}
 		}
-		plans = append(plans, plan{t: t, version: res.NextVersion(), created: res.Current == nil})
+		plans = append(plans, plan{t: t, res: res, version: res.NextVersion(), created: res.Current == nil})
 	}
 	if len(plans) == 0 {
-		return api.SecretWrites{}, fmt.Errorf("%w: %s has no current version for those targets", api.ErrNotFound, name)
+		return api.SecretWrites{}, fmt.Errorf("%w: %s has no current version for those targets", api.ErrNotFound, w.name)
 	}
 	if group == nil {
 		group = make([]byte, record.GroupSize)
 		_, _ = rand.Read(group)
 	}
+	if !w.tombstone {
+		v, err := n.commonVersion(ctx, w, group)
+		if err != nil {
+			return api.SecretWrites{}, err
+		}
+		for i := range plans {
+			v = max(v, plans[i].version)
+		}
+		// A target whose versions are more than MaxVersionStep below gets
+		// the highest version that still counts for it (its copy then
+		// shows as diverged).
+		for i := range plans {
+			plans[i].version = min(v, plans[i].res.Latest+record.MaxVersionStep)
+		}
+	}
 	now := n.cfg.Now()
 	bodies := make([][]byte, len(plans))
 	for i, p := range plans {
-		s := record.Secret{Name: name, Target: mustKey(p.t.id), Version: p.version, CreatedAt: now,
-			Restart: restart, Group: group, Tombstone: tombstone}
-		if !tombstone {
-			ct, err := record.Encrypt(p.t.recipient, value)
+		s := record.Secret{Name: w.name, Target: mustKey(p.t.id), Version: p.version, CreatedAt: now,
+			Restart: w.restart, Group: group, Tombstone: w.tombstone}
+		if !w.tombstone {
+			ct, err := record.Encrypt(p.t.recipient, w.value)
 			if err != nil {
 				return api.SecretWrites{}, fmt.Errorf("encrypt for %s: %w", p.t.id, err)
 			}
@@ -179,11 +229,11 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 		evs := make([]store.Event, len(recs))
 		for i, rec := range recs {
 			p := plans[i]
-			typ, verb := event, "updated"
+			typ, verb := w.event, "updated"
 			switch {
-			case tombstone:
+			case w.tombstone:
 				verb = "deleted"
-			case event == EventSecretShared:
+			case w.event == EventSecretShared:
 				verb = "shared"
 			case p.created:
 				verb = "created"
@@ -194,17 +244,17 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 					typ = EventSecretCreated
 				}
 			}
-			evs[i] = n.secretEvent(now, typ, name, p.t.id, p.version, rec.ID(),
-				fmt.Sprintf("%s %s version %d for %s", verb, name, p.version, p.t.id.Short()))
+			evs[i] = n.secretEvent(now, typ, w.name, p.t.id, p.version, rec.ID(),
+				fmt.Sprintf("%s %s version %d for %s", verb, w.name, p.version, p.t.id.Short()))
 		}
 		return evs
 	}}
-	if !tombstone && !targetsInclude(targets, n.self) {
-		ct, err := record.Encrypt(n.id.Recipient(), value)
+	if !w.tombstone && !targetsInclude(w.targets, n.self) {
+		ct, err := record.Encrypt(n.id.Recipient(), w.value)
 		if err != nil {
 			return api.SecretWrites{}, err
 		}
-		with.Copy = &store.OwnCopy{Group: group, Version: plans[0].version, Name: name, Ciphertext: ct}
+		with.Copy = &store.OwnCopy{Group: group, Version: plans[0].version, Name: w.name, Ciphertext: ct}
 	}
 	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishManyResult) gossip.Msg {
 		return gossip.PublishRecords{Kind: record.KindSecret, Bodies: bodies, With: with, Reply: reply}
@@ -217,10 +267,28 @@ func (n *Node) write(ctx context.Context, name string, targets []target, value [
 	}
 	var out api.SecretWrites
 	for i, p := range plans {
-		out.Writes = append(out.Writes, api.SecretWrite{Name: name, Target: string(p.t.id), Hostname: p.t.hostname,
-			Version: p.version, Record: res.Records[i].ID().String(), Tombstone: tombstone})
+		out.Writes = append(out.Writes, api.SecretWrite{Name: w.name, Target: string(p.t.id), Hostname: p.t.hostname,
+			Version: p.version, Record: res.Records[i].ID().String(), Tombstone: w.tombstone})
 	}
 	return out, nil
+}
+
+// commonVersion is the lowest version every target of a write gets, so
+// that the copies of one write share a version: w.atLeast and, in
+// lockstep, one above every live copy of the group. Copies whose versions
+// differ then differ in value, and secret list flags them as diverged.
+func (n *Node) commonVersion(ctx context.Context, w writeReq, group []byte) (uint64, error) {
+	if !w.lockstep {
+		return w.atLeast, nil
+	}
+	c, err := n.copiesOf(ctx, w.name)
+	if err != nil {
+		return 0, err
+	}
+	if newest, ok := c.newest(group); ok {
+		return max(w.atLeast, newest.Version+1), nil
+	}
+	return w.atLeast, nil
 }
 
 func targetsInclude(ts []target, id record.NodeID) bool {
@@ -247,92 +315,50 @@ func (n *Node) secretEvent(now time.Time, typ, name string, target record.NodeID
 
 // RevealSecret implements web.Backend: this node's own current copy.
 func (n *Node) RevealSecret(ctx context.Context, name string) (api.Revealed, error) {
-	value, version, err := n.ownPlaintext(ctx, name)
+	if err := record.ValidName(name); err != nil {
+		return api.Revealed{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	c, err := n.copiesOf(ctx, name)
 	if err != nil {
 		return api.Revealed{}, err
 	}
-	return api.Revealed{Name: name, Version: version, Value: value}, nil
+	own, ok := c.of(n.self)
+	if !ok || own.Tombstone {
+		return api.Revealed{}, n.notOwnCopy(c, own, ok)
+	}
+	value, err := n.decryptOwn(ctx, own)
+	if err != nil {
+		return api.Revealed{}, err
+	}
+	return api.Revealed{Name: name, Version: own.Version, Value: value}, nil
 }
 
-// ownPlaintext decrypts the current version of name addressed to this node.
-func (n *Node) ownPlaintext(ctx context.Context, name string) ([]byte, uint64, error) {
-	if err := record.ValidName(name); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+// notOwnCopy says why this node cannot read a name: nothing exists, its
+// own copy was deleted, or only other nodes are targets.
+func (n *Node) notOwnCopy(c copies, own store.SecretVersion, ok bool) error {
+	if err := c.missing(); err != nil {
+		return err
 	}
-	res, err := n.store.SecretState(ctx, record.Key{Name: name, Target: n.self})
+	live := c.describe(c.live())
+	if ok {
+		return fmt.Errorf("%w: secret %s was deleted for this node at version %d; it exists for %s, and only a target reads its copy",
+			api.ErrNotFound, c.name, own.Version, live)
+	}
+	return fmt.Errorf("%w: this node is not a target of secret %s: it exists for %s, and only a target reads its copy "+
+		"(secret get %s --ciphertext --target NODE prints the stored age file)", api.ErrForbidden, c.name, live, c.name)
+}
+
+// decryptOwn decrypts a version addressed to this node.
+func (n *Node) decryptOwn(ctx context.Context, v store.SecretVersion) ([]byte, error) {
+	body, err := n.store.SecretBody(ctx, v.ID)
 	if err != nil {
-		return nil, 0, err
-	}
-	if res.Current == nil || res.Current.Tombstone {
-		return nil, 0, fmt.Errorf("%w: this node has no secret %s", api.ErrNotFound, name)
-	}
-	body, err := n.store.SecretBody(ctx, res.Current.ID)
-	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	plain, err := record.Decrypt(n.id.AgeIdentity(), body.Ciphertext)
 	if err != nil {
-		return nil, 0, fmt.Errorf("secret %s version %d: %w", name, body.Version, err)
+		return nil, fmt.Errorf("secret %s version %d: %w", v.Name, v.Version, err)
 	}
-	return plain, body.Version, nil
-}
-
-// ShareSecret implements web.Backend: re-encrypt this node's own copy (or,
-// on the node that wrote it, the copy it kept) for more targets, in the
-// same share group.
-func (n *Node) ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error) {
-	if len(to) == 0 {
-		return api.SecretWrites{}, fmt.Errorf("%w: no node to share %s with", api.ErrInvalid, name)
-	}
-	targets, err := n.resolveTargets(ctx, to)
-	if err != nil {
-		return api.SecretWrites{}, err
-	}
-	n.secretsMu.Lock()
-	defer n.secretsMu.Unlock()
-	value, group, restart, err := n.shareSource(ctx, name)
-	if err != nil {
-		return api.SecretWrites{}, err
-	}
-	return n.write(ctx, name, targets, value, restart, group, false, EventSecretShared)
-}
-
-// shareSource finds the plaintext, share group and restart units to share.
-func (n *Node) shareSource(ctx context.Context, name string) ([]byte, []byte, []string, error) {
-	if value, _, err := n.ownPlaintext(ctx, name); err == nil {
-		res, _ := n.store.SecretState(ctx, record.Key{Name: name, Target: n.self})
-		body, err := n.store.SecretBody(ctx, res.Current.ID)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return value, body.Group, body.Restart, nil
-	} else if !errors.Is(err, api.ErrNotFound) {
-		return nil, nil, nil, err
-	}
-	// The latest current version this node authored, and the copy it kept.
-	cur, err := n.store.CurrentSecrets(ctx, "", false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var best *store.SecretVersion
-	for i := range cur {
-		v := &cur[i]
-		if v.Name == name && v.Author == n.self && (best == nil || v.Created.After(best.Created)) {
-			best = v
-		}
-	}
-	if best == nil {
-		return nil, nil, nil, fmt.Errorf("%w: this node can read no copy of %s (share it from a target or from the node that wrote it)", api.ErrNotFound, name)
-	}
-	ct, _, err := n.store.OwnCopy(ctx, best.Group)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: this node kept no copy of %s", api.ErrNotFound, name)
-	}
-	value, err := record.Decrypt(n.id.AgeIdentity(), ct)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return value, best.Group, best.Restart, nil
+	return plain, nil
 }
 
 // DeleteSecret implements web.Backend: tombstones for the given targets, or
@@ -341,28 +367,44 @@ func (n *Node) DeleteSecret(ctx context.Context, name string, targetArgs []strin
 	if err := record.ValidName(name); err != nil {
 		return api.SecretWrites{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
+	if err := n.mayWrite(); err != nil {
+		return api.SecretWrites{}, err
+	}
 	n.secretsMu.Lock()
 	defer n.secretsMu.Unlock()
+	c, err := n.copiesOf(ctx, name)
+	if err != nil {
+		return api.SecretWrites{}, err
+	}
+	if err := c.missing(); err != nil {
+		return api.SecretWrites{}, err
+	}
 	var targets []target
 	if len(targetArgs) > 0 {
-		var err error
 		if targets, err = n.resolveTargets(ctx, targetArgs); err != nil {
 			return api.SecretWrites{}, err
 		}
-	} else {
-		cur, err := n.store.CurrentSecrets(ctx, "", false)
-		if err != nil {
-			return api.SecretWrites{}, err
+		var none []string
+		for _, t := range targets {
+			if v, ok := c.of(t.id); !ok || v.Tombstone {
+				none = append(none, c.label(t.id))
+			}
 		}
+		if len(none) > 0 {
+			return api.SecretWrites{}, fmt.Errorf("%w: secret %s does not exist for %s (it exists for %s); nothing was deleted",
+				api.ErrNotFound, name, strings.Join(none, ", "), c.describe(c.live()))
+		}
+	} else {
 		m := n.store.Members()
-		for _, v := range cur {
-			if v.Name == name && m.MayWriteSecret(n.self, v.Target) {
-				targets = append(targets, target{id: v.Target})
+		for _, v := range c.live() {
+			if m.MayWriteSecret(n.self, v.Target) {
+				targets = append(targets, target{id: v.Target, hostname: c.hosts[v.Target]})
 			}
 		}
 		if len(targets) == 0 {
-			return api.SecretWrites{}, fmt.Errorf("%w: this node may delete no copy of %s (an admin may delete any, a plain node only its own)", api.ErrNotFound, name)
+			return api.SecretWrites{}, fmt.Errorf("%w: secret %s exists for %s, and this plain node deletes only its own copy (an admin deletes any)",
+				api.ErrForbidden, name, c.describe(c.live()))
 		}
 	}
-	return n.write(ctx, name, targets, nil, nil, nil, true, EventSecretDeleted)
+	return n.write(ctx, writeReq{name: name, targets: targets, tombstone: true, event: EventSecretDeleted})
 }

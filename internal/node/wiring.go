@@ -152,11 +152,7 @@ func (n *Node) Sync(ctx context.Context, node string) (api.SyncResult, error) {
 	if !n.store.Members().IsMember(target) {
 		return api.SyncResult{}, fmt.Errorf("%w: %s is not a member", api.ErrInvalid, target)
 	}
-	req := record.SyncRequest{Target: mustKey(target)}
-	err := actor.Call2(ctx, n.gossipRef, func(reply chan<- error) gossip.Msg {
-		return gossip.PublishEphemeral{Kind: record.KindSyncReq, Body: req.Encode(), Reply: reply}
-	})
-	if err != nil {
+	if err := n.sendSyncRequest(ctx, target); err != nil {
 		return api.SyncResult{}, err
 	}
 	n.audit(ctx, EventSyncRequested, "credential sync requested of "+string(target), map[string]any{"target": target})

@@ -135,8 +135,22 @@ func scanSecrets(rows *sql.Rows) ([]SecretVersion, error) {
 // target when target is set), deleted ones included when withDeleted, by
 // name then target.
 func (s *Store) CurrentSecrets(ctx context.Context, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
+	return s.current(ctx, "", target, withDeleted)
+}
+
+// CurrentCopies returns the current version of name for each of its
+// targets, deleted ones included when withDeleted, by target.
+func (s *Store) CurrentCopies(ctx context.Context, name string, withDeleted bool) ([]SecretVersion, error) {
+	return s.current(ctx, name, "", withDeleted)
+}
+
+func (s *Store) current(ctx context.Context, name string, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
 	q := "SELECT " + secretCols + ", s.creator FROM current_secrets s WHERE 1=1"
 	var args []any
+	if name != "" {
+		q += " AND s.name = ?"
+		args = append(args, name)
+	}
 	if target != "" {
 		q += " AND s.target = ?"
 		args = append(args, string(target))

@@ -61,6 +61,12 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 		t.NeedsRotation = rot.check(v, hosts)
 		last.Targets = append(last.Targets, t)
 	}
+	if target != "" {
+		if cur, err = a.Store.CurrentSecrets(ctx, "", false); err != nil {
+			return api.Secrets{}, err
+		}
+	}
+	markDiverged(&out, cur, a.Store.Members().IsRevoked)
 	return out, nil
 }
 
