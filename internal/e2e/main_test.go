@@ -127,7 +127,10 @@ func startDaemonWith(t *testing.T, o daemonOpts, dataDir string, args ...string)
 		o.bin = daemonBin
 	}
 	d := &daemon{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
-	argv := append([]string{o.bin, "--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0"}, args...)
+	// Never the machine's own credential directory: a test's credentials
+	// go into its data dir unless it names another one.
+	argv := append([]string{o.bin, "--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0",
+		"--creds-dir", filepath.Join(dataDir, "creds")}, args...)
 	argv = append(append([]string{}, o.wrap...), argv...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(os.Environ(), o.env...)

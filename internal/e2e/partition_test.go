@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -311,7 +313,8 @@ func (r *partitionRun) write(stop context.Context, i int, rng *rand.Rand) {
 			res, err = c.SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{r.ids[i]}, Value: value})
 		}
 		if err != nil {
-			if strings.Contains(err.Error(), "has no current version") {
+			var se *api.StatusError
+			if errors.As(err, &se) && se.Code == http.StatusNotFound {
 				continue // a delete of a secret that is not there (yet, or any more)
 			}
 			r.t.Errorf("n%d: %v", i, err)
