@@ -42,9 +42,12 @@ It prints the node ID, the age recipient and the ticket other nodes need.`,
 			if err != nil {
 				return err
 			}
-			ticket, _, err := currentTicket(cmd, e, id)
+			ticket, live, err := currentTicket(cmd, e, id)
 			if err != nil {
 				return err
+			}
+			if !live {
+				fmt.Fprintln(e.stderr, offlineTicketNote)
 			}
 			if ticketFile != "" {
 				if err := writeTicketFile(ticketFile, ticket); err != nil {

@@ -31,10 +31,13 @@ grants nothing.`,
 				return err
 			}
 			if !live {
-				fmt.Fprintln(e.stderr, "credmesh: the daemon is not running, so this ticket carries this machine's addresses on the default port, not the daemon's live addresses; run ticket again while the daemon runs for those")
+				fmt.Fprintln(e.stderr, offlineTicketNote)
 			}
 			_, err = fmt.Fprintln(e.stdout, t)
 			return err
 		},
 	}
 }
+
+// offlineTicketNote goes to stderr with a ticket made without the daemon.
+const offlineTicketNote = "credmesh: the daemon is not running, so this ticket carries this machine's addresses on the default port, not the daemon's live addresses; run ticket again while the daemon runs for those"

@@ -244,6 +244,9 @@ func TestTicketWithoutDaemonSaysSo(t *testing.T) {
 	if code := Main(context.Background(), []string{"--data-dir", data, "init"}, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("init: exit %d: %s", code, errb.String())
 	}
+	if !strings.Contains(errb.String(), "not the daemon's live addresses") {
+		t.Errorf("init without a daemon: stderr %q, want it to say its ticket lacks the daemon's live addresses", errb.String())
+	}
 	out.Reset()
 	errb.Reset()
 	code := Main(context.Background(), []string{"--data-dir", data, "ticket"}, strings.NewReader(""), &out, &errb)
