@@ -526,6 +526,57 @@ ImportCredential=api.*
 	}
 }
 
+// systemd 252 prints the credential properties as "[unprintable]": they
+// are read from the unit's files instead, fragment and drop-ins.
+func TestUnitFileCredentials(t *testing.T) {
+	out := []byte(`LoadCredential=[unprintable]
+LoadCredentialEncrypted=[unprintable]
+Id=web.service
+FragmentPath=/etc/systemd/system/web.service
+DropInPaths=/etc/systemd/system/web.service.d/a.conf /etc/systemd/system/web.service.d/gone.conf
+
+LoadCredential=[unprintable]
+LoadCredentialEncrypted=[unprintable]
+Id=plain.service
+FragmentPath=/lib/systemd/system/plain.service
+DropInPaths=
+
+LoadCredentialEncrypted=printed
+Id=new.service
+FragmentPath=/etc/systemd/system/new.service
+DropInPaths=
+`)
+	files := map[string]string{
+		"/etc/systemd/system/web.service":              "[Service]\nExecStart=/bin/web\nLoadCredentialEncrypted=db\n LoadCredential = tls.key:/etc/tls.key\n",
+		"/etc/systemd/system/web.service.d/a.conf":     "[Service]\nImportCredential=api.*\n",
+		"/lib/systemd/system/plain.service":            "[Service]\nExecStart=/bin/plain\n",
+		"/etc/systemd/system/new.service":              "[Service]\nLoadCredentialEncrypted=not-read\n",
+		"/etc/systemd/system/web.service.d/other.conf": "LoadCredential=never-listed\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	full := addUnitFileCredentials(out, read)
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"db", []string{"web.service"}},
+		{"tls.key", []string{"web.service"}},
+		{"api.token", []string{"web.service"}},
+		{"printed", []string{"new.service"}},
+		{"not-read", nil},
+		{"never-listed", nil},
+	} {
+		if got := ParseUnitsLoading(full, tc.name); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v\nfrom:\n%s", tc.name, got, tc.want, full)
+		}
+	}
+}
+
 // systemctlProbeEnv is set, to "UNIT:CREDENTIAL", by internal/e2e's
 // TestSystemctlInContainer, which runs TestSystemctlReal inside a
 // throwaway container booted with systemd, where UNIT runs and loads
