@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // browser starts headless Chromium (Debian's, driven with chromedp) and
@@ -18,7 +20,7 @@ func browser(t *testing.T) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (CI installs Debian's chromium)")
+		testenv.Need(t, "chromium is not installed (Debian's chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

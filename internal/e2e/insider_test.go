@@ -12,6 +12,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // membershipView is a node's view of the members and their roles, as
@@ -145,6 +146,7 @@ func (k *insiderCluster) attacks(t *testing.T) []attack {
 // nothing it holds changes: bravo's value and credential file, the
 // secret list, the membership.
 func TestInsiderCannotTouchOthers(t *testing.T) {
+	testenv.Long(t, "every attack of a stolen member key against a live mesh, each waited out: about 30 s")
 	needSystemdCreds(t)
 	k := newInsiderCluster(t)
 	waitCred(t, k.b, "db", []byte("author-2"))
