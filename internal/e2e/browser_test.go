@@ -205,7 +205,7 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Fatal("the value is still on the page after Hide")
 	}
 
-	// Request a sync on another peer (the original answered "method not allowed").
+	// Request a sync on another peer: the form posts and succeeds.
 	run("sync bravo",
 		chromedp.Navigate(urlA+"/peers/"+ids[b]),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/sync"] button`)),

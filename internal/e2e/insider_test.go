@@ -99,8 +99,8 @@ func (k *insiderCluster) secretBody(t *testing.T, name string, target *meshNode,
 }
 
 // rivalVersion1 signs the attacker's own version 1 of db for bravo,
-// re-signing until its record ID is above the author's version 1 (the
-// race the first-writer rule used to decide).
+// re-signing until its record ID is above the author's version 1: a
+// grind that must win the attacker nothing.
 func (k *insiderCluster) rivalVersion1(t *testing.T, value []byte) ([]byte, int) {
 	t.Helper()
 	want := sha256.Sum256(k.v1)
