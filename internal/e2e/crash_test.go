@@ -292,7 +292,7 @@ func crashKills(t *testing.T) int {
 }
 
 func TestCrashAtRandomMoments(t *testing.T) {
-	testenv.Long(t, "200 kill -9 restarts under write load take 5 to 10 minutes")
+	testenv.Long(t, "200 kill -9 restarts under write load: over a minute, several under -race")
 	needSystemdCreds(t)
 	p := newCrashPair(t)
 	kills := crashKills(t)
