@@ -295,7 +295,7 @@ func (s *side) secrets(t testing.TB, n int, target *side) []*record.Envelope {
 	return out
 }
 
-// The catch-up of the secrets issue: B misses 100 secrets of S.
+// A node that missed 100 secrets of S catches up on them.
 func TestPullSecretsCatchUp(t *testing.T) {
 	S, D := setSize, 100
 	a, b := newSide(t, 1), newSide(t, 2)

@@ -98,7 +98,7 @@ func (w *credWatch) close() {
 	<-w.done
 }
 
-// wait waits for every channel and returns the times, in order.
+// waitAll waits for every channel and returns the times, in order.
 func waitAll(ctx context.Context, timeout time.Duration, chs ...<-chan time.Time) ([]time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -1,15 +1,7 @@
 package crashpoint
 
-import (
-	"os"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
-)
-
-// Env is the variable that arms a crash point.
+// Env is the variable that arms a crash point in a binary built with
+// -tags crashpoints.
 const Env = "CREDMESH_CRASH_AT"
 
 // Named points.
@@ -19,39 +11,3 @@ const (
 	CredentialRenaming = "credential-renaming"  // the temporary credential file is written, not renamed
 	AntiEntropyMidPull = "antientropy-mid-pull" // a pulled batch is applied, the cursor not advanced
 )
-
-var (
-	once  sync.Once
-	armed atomic.Bool
-	name  string
-	at    int64
-	hits  atomic.Int64
-)
-
-func load() {
-	v := os.Getenv(Env)
-	if v == "" {
-		return
-	}
-	name, at = v, 1
-	if i := strings.LastIndexByte(v, '@'); i >= 0 {
-		n, err := strconv.ParseInt(v[i+1:], 10, 64)
-		if err == nil && n > 0 {
-			name, at = v[:i], n
-		}
-	}
-	armed.Store(true)
-}
-
-// Here kills the process with SIGKILL when point is the armed one and
-// this is its armed hit.
-func Here(point string) {
-	once.Do(load)
-	if !armed.Load() || point != name {
-		return
-	}
-	if hits.Add(1) == at {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is asynchronous; never go on
-	}
-}

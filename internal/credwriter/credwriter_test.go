@@ -20,17 +20,26 @@ import (
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
-// needSystemdCreds skips where systemd-creds cannot run (CI installs
-// systemd and runs as root).
+// needSystemdCreds stops a test that runs the real systemd-creds where it
+// is not installed (CI installs systemd).
 func needSystemdCreds(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("systemd-creds"); err != nil {
-		t.Skip("systemd-creds is not installed")
+		testenv.Need(t, "systemd-creds is not installed")
 	}
+}
+
+// needEncrypt stops a test that encrypts with the real systemd-creds
+// where it cannot: it must be installed, and encrypting with the host key
+// needs root (CI runs as root).
+func needEncrypt(t testing.TB) {
+	t.Helper()
+	needSystemdCreds(t)
 	if os.Geteuid() != 0 {
-		t.Skip("systemd-creds encrypt with the host key needs root")
+		testenv.Need(t, "systemd-creds encrypt with the host key needs root")
 	}
 }
 
@@ -76,9 +85,10 @@ func (r *receipts) all() []record.Receipt {
 	return append([]record.Receipt(nil), r.list...)
 }
 
-// units is a test double of the service manager: no systemd manager runs
-// on these machines (PID 1 is not systemd), so TryRestart is recorded and
-// UnitsLoading answers from a table.
+// units is a test double of the service manager, so that these tests
+// restart no real unit on the machine that runs them: TryRestart is
+// recorded and UnitsLoading answers from a table. TestSystemctlReal checks
+// the real Systemctl against a real manager.
 type units struct {
 	mu       sync.Mutex
 	loading  map[string][]string
@@ -147,9 +157,14 @@ type fixture struct {
 	stop  func()
 }
 
-func newFixture(t testing.TB, mut func(*Config)) *fixture {
+// newFixture builds a writer that runs tool (wrapped in flaky): the real
+// SystemdCreds, or PlainFiles for a test about what happens around the
+// tool, which then runs without systemd-creds. mut changes the config.
+func newFixture(t testing.TB, tool Runner, mut func(*Config)) *fixture {
 	t.Helper()
-	needSystemdCreds(t)
+	if _, ok := tool.(SystemdCreds); ok {
+		needEncrypt(t)
+	}
 	data := t.TempDir()
 	id, _, err := identity.LoadOrCreate(data, time.Now())
 	if err != nil {
@@ -165,7 +180,7 @@ func newFixture(t testing.TB, mut func(*Config)) *fixture {
 	}
 	f := &fixture{t: t, id: id, self: self, st: st, dir: filepath.Join(t.TempDir(), "creds"),
 		rc: &receipts{ch: make(chan struct{}, 1)}, units: &units{loading: map[string][]string{}},
-		run: &flaky{Runner: SystemdCreds{}}, logs: &bytes.Buffer{}}
+		run: &flaky{Runner: tool}, logs: &bytes.Buffer{}}
 	cfg := Config{Store: st, Identity: id, Publish: f.rc, Dir: f.dir, Runner: f.run, Units: f.units,
 		Debounce: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: f.logs}, nil))}
 	if mut != nil {
@@ -273,7 +288,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriteUpdateRemove(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, SystemdCreds{}, nil)
 	f.start()
 	value := []byte("hunter2\x00binary\n")
 	f.set("db", value)
@@ -319,7 +334,7 @@ func TestWriteUpdateRemove(t *testing.T) {
 // A full sync rewrites every credential; a file credmesh did not write is
 // never removed; temporary files a crash left are cleaned at start.
 func TestForceSyncForeignFilesAndCrashLeftovers(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, SystemdCreds{}, nil)
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +365,7 @@ func TestForceSyncForeignFilesAndCrashLeftovers(t *testing.T) {
 // Failures: logged once, a failed receipt, the state degraded, retried
 // with backoff until it works.
 func TestFailureIsVisibleAndRetried(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, SystemdCreds{}, nil)
 	f.run.fail.Store(true)
 	f.start()
 	f.set("db", []byte("x"))
@@ -376,7 +391,7 @@ func TestFailureIsVisibleAndRetried(t *testing.T) {
 // A version this node cannot decrypt (garbage from a member, or sealed to
 // another key) fails once, visibly, and waits for a new version.
 func TestUndecryptableWaitsForANewVersion(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, SystemdCreds{}, nil)
 	f.start()
 	other, _, err := identity.LoadOrCreate(t.TempDir(), time.Now())
 	if err != nil {
@@ -401,7 +416,7 @@ func TestUndecryptableWaitsForANewVersion(t *testing.T) {
 }
 
 func TestMissingSystemdCreds(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Runner = SystemdCreds{} })
+	f := newFixture(t, PlainFiles{}, func(c *Config) { c.Runner = SystemdCreds{} }) // with no systemd-creds on PATH
 	t.Setenv("PATH", t.TempDir())
 	f.start()
 	f.set("db", []byte("x"))
@@ -417,7 +432,7 @@ func TestMissingSystemdCreds(t *testing.T) {
 // credentials are written: units named on secrets and units that load
 // the credential.
 func TestRestartsAreDebounced(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, PlainFiles{}, nil) // about restarts: the tool is not the subject
 	f.units.loading["a"] = []string{"app.service"}
 	f.units.loading["b"] = []string{"app.service", "worker.service"}
 	f.start()
@@ -439,7 +454,7 @@ func TestRestartsAreDebounced(t *testing.T) {
 }
 
 func TestNoManagerIsSaidOnce(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, PlainFiles{}, nil) // about the service manager: the tool is not the subject
 	f.units.noMgr = true
 	f.start()
 	f.set("a", []byte("1"), "web.service")
@@ -460,7 +475,7 @@ func TestCredsUserNeedsSystemd256(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, func(c *Config) { c.User = true })
+	f := newFixture(t, PlainFiles{}, func(c *Config) { c.User = true }) // PreStart asks the installed systemd-creds its version; nothing is encrypted
 	err = f.cw.PreStart(context.Background())
 	if v >= 256 {
 		if err != nil {
@@ -511,14 +526,118 @@ ImportCredential=api.*
 	}
 }
 
-// Against the real systemctl, where a manager runs.
+// systemd 252 prints the credential properties as "[unprintable]": they
+// are read from the unit's files instead, fragment and drop-ins.
+func TestUnitFileCredentials(t *testing.T) {
+	out := []byte(`LoadCredential=[unprintable]
+LoadCredentialEncrypted=[unprintable]
+Id=web.service
+FragmentPath=/etc/systemd/system/web.service
+DropInPaths=/etc/systemd/system/web.service.d/a.conf /etc/systemd/system/web.service.d/gone.conf
+
+LoadCredential=[unprintable]
+LoadCredentialEncrypted=[unprintable]
+Id=plain.service
+FragmentPath=/lib/systemd/system/plain.service
+DropInPaths=
+
+LoadCredentialEncrypted=printed
+Id=new.service
+FragmentPath=/etc/systemd/system/new.service
+DropInPaths=
+`)
+	files := map[string]string{
+		"/etc/systemd/system/web.service":              "[Service]\nExecStart=/bin/web\nLoadCredentialEncrypted=db\n LoadCredential = tls.key:/etc/tls.key\n",
+		"/etc/systemd/system/web.service.d/a.conf":     "[Service]\nImportCredential=api.*\n",
+		"/lib/systemd/system/plain.service":            "[Service]\nExecStart=/bin/plain\n",
+		"/etc/systemd/system/new.service":              "[Service]\nLoadCredentialEncrypted=not-read\n",
+		"/etc/systemd/system/web.service.d/other.conf": "LoadCredential=never-listed\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	full := addUnitFileCredentials(out, read)
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"db", []string{"web.service"}},
+		{"tls.key", []string{"web.service"}},
+		{"api.token", []string{"web.service"}},
+		{"printed", []string{"new.service"}},
+		{"not-read", nil},
+		{"never-listed", nil},
+	} {
+		if got := ParseUnitsLoading(full, tc.name); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v\nfrom:\n%s", tc.name, got, tc.want, full)
+		}
+	}
+}
+
+// systemctlProbeEnv is set, to "UNIT:CREDENTIAL", by internal/e2e's
+// TestSystemctlInContainer, which runs TestSystemctlReal inside a
+// throwaway container booted with systemd, where UNIT runs and loads
+// CREDENTIAL. Only there does the test restart a unit.
+const systemctlProbeEnv = "CREDMESH_SYSTEMCTL_PROBE"
+
+// Systemctl against the real systemctl and service manager: which units
+// load a credential, and try-restart.
 func TestSystemctlReal(t *testing.T) {
-	_, err := Systemctl{}.UnitsLoading(context.Background(), []string{"nothing-loads-this"})
-	if errors.Is(err, ErrNoManager) {
-		t.Skip("no systemd manager runs on this machine (PID 1 is not systemd): " + err.Error())
+	ctx := t.Context()
+	probe := os.Getenv(systemctlProbeEnv)
+	got, err := Systemctl{}.UnitsLoading(ctx, []string{"nothing-loads-this"})
+	if errors.Is(err, ErrNoManager) && probe == "" {
+		// Not testenv.Need: CI runs this test through the container.
+		t.Skip("skipped: no systemd manager here (" + err.Error() + "); internal/e2e TestSystemctlInContainer runs this test under systemd")
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if units := got["nothing-loads-this"]; len(units) != 0 {
+		t.Fatalf("units loading a credential nothing loads: %v", units)
+	}
+	if probe == "" {
+		return // a real machine's own units are not this test's to restart
+	}
+	unit, cred, ok := strings.Cut(probe, ":")
+	if !ok {
+		t.Fatalf("%s=%q, want UNIT:CREDENTIAL", systemctlProbeEnv, probe)
+	}
+	if got, err = (Systemctl{}).UnitsLoading(ctx, []string{cred}); err != nil || fmt.Sprint(got[cred]) != fmt.Sprint([]string{unit}) {
+		t.Fatalf("UnitsLoading(%s) = %v, %v; want [%s]", cred, got[cred], err, unit)
+	}
+	show := func() string {
+		t.Helper()
+		out, err := exec.Command("systemctl", "show", "--value", "-p", "ActiveState,InvocationID", unit).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(out)), " ")
+	}
+	before := show()
+	if !strings.HasPrefix(before, "active ") {
+		t.Fatalf("%s is %q before the restart, want active", unit, before)
+	}
+	if err := (Systemctl{}).TryRestart(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	// try-restart waits for its job: the unit runs again, as a new
+	// invocation.
+	if after := show(); !strings.HasPrefix(after, "active ") || after == before {
+		t.Fatalf("after try-restart %s is %q, was %q: want active with a new invocation ID", unit, after, before)
+	}
+	// A stopped unit stays stopped.
+	if out, err := exec.Command("systemctl", "stop", unit).CombinedOutput(); err != nil {
+		t.Fatalf("systemctl stop: %v\n%s", err, out)
+	}
+	if err := (Systemctl{}).TryRestart(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	if state := show(); state != "inactive" {
+		t.Fatalf("after try-restart of the stopped %s it is %q, want inactive", unit, state)
 	}
 }
 
@@ -536,7 +655,7 @@ func TestNamesCannotEscape(t *testing.T) {
 func BenchmarkBurst20(b *testing.B) {
 	for _, workers := range []int{1, 2, DefaultWorkers} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			f := newFixture(b, func(c *Config) { c.Workers = workers })
+			f := newFixture(b, SystemdCreds{}, func(c *Config) { c.Workers = workers })
 			f.start()
 			for i := range 20 {
 				f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))
@@ -557,7 +676,7 @@ func BenchmarkBurst20(b *testing.B) {
 // credmesh itself spends per credential (decrypt, files, fsyncs, store,
 // receipt).
 func BenchmarkBurst20Overhead(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.Runner = PlainFiles{} }) // measures everything around systemd-creds
+	f := newFixture(b, PlainFiles{}, nil) // measures everything around systemd-creds
 	f.start()
 	for i := range 20 {
 		f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))

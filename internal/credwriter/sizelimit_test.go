@@ -15,7 +15,7 @@ import (
 // systemd-creds decrypts to the exact bytes; a plaintext whose credential
 // systemd would refuse to read is never written.
 func TestSizeLimitAgainstRealSystemd(t *testing.T) {
-	needSystemdCreds(t)
+	needEncrypt(t)
 	dir := t.TempDir()
 	name := strings.Repeat("n", 128)
 	plain := bytes.Repeat([]byte{0, 0xff, 'x', '\n'}, record.MaxPlaintext/4)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path"
 	"strings"
@@ -63,10 +64,11 @@ func (s Systemctl) TryRestart(ctx context.Context, unit string) error {
 // loaded service and returns those that load each name.
 func (s Systemctl) UnitsLoading(ctx context.Context, names []string) (map[string][]string, error) {
 	out, err := s.run(ctx, "show", "--type=service", "--state=loaded",
-		"--property=Id,LoadCredentialEncrypted,LoadCredential,ImportCredential", "*")
+		"--property=Id,LoadCredentialEncrypted,LoadCredential,ImportCredential,FragmentPath,DropInPaths", "*")
 	if err != nil {
 		return nil, err
 	}
+	out = addUnitFileCredentials(out, os.ReadFile)
 	m := make(map[string][]string, len(names))
 	for _, n := range names {
 		m[n] = ParseUnitsLoading(out, n)
@@ -120,4 +122,58 @@ func ParseUnitsLoading(out []byte, name string) []string {
 	}
 	flush()
 	return units
+}
+
+// unprintable is what systemctl show prints for a property it cannot
+// format: systemd 252 (Debian 12) prints LoadCredential and
+// LoadCredentialEncrypted so.
+const unprintable = "[unprintable]"
+
+// addUnitFileCredentials appends to each block of `systemctl show` output
+// whose credential properties are unprintable the LoadCredential,
+// LoadCredentialEncrypted and ImportCredential lines of the unit's files
+// (FragmentPath, then DropInPaths), read with readFile, so that
+// ParseUnitsLoading finds them. Blocks systemctl printed are kept as they
+// are; a file that cannot be read adds nothing.
+func addUnitFileCredentials(out []byte, readFile func(string) ([]byte, error)) []byte {
+	var res bytes.Buffer
+	for _, block := range bytes.Split(out, []byte("\n\n")) {
+		block = bytes.Trim(block, "\n")
+		if len(block) == 0 {
+			continue
+		}
+		res.Write(block)
+		var files []string
+		hidden := false
+		for _, line := range strings.Split(string(block), "\n") {
+			key, val, _ := strings.Cut(line, "=")
+			switch key {
+			case "LoadCredential", "LoadCredentialEncrypted", "ImportCredential":
+				hidden = hidden || val == unprintable
+			case "FragmentPath":
+				if val != "" {
+					files = append(files, val)
+				}
+			case "DropInPaths":
+				files = append(files, strings.Fields(val)...)
+			}
+		}
+		if hidden {
+			for _, f := range files {
+				b, err := readFile(f)
+				if err != nil {
+					continue
+				}
+				for _, line := range strings.Split(string(b), "\n") {
+					key, val, ok := strings.Cut(strings.TrimSpace(line), "=")
+					key = strings.TrimSpace(key)
+					if ok && (key == "LoadCredential" || key == "LoadCredentialEncrypted" || key == "ImportCredential") {
+						res.WriteString("\n" + key + "=" + strings.TrimSpace(val))
+					}
+				}
+			}
+		}
+		res.WriteString("\n\n")
+	}
+	return res.Bytes()
 }

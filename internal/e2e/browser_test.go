@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // browser starts headless Chromium (Debian's, driven with chromedp) and
@@ -18,7 +20,7 @@ func browser(t *testing.T) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (CI installs Debian's chromium)")
+		testenv.Need(t, "chromium is not installed (Debian's chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -203,7 +205,7 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Fatal("the value is still on the page after Hide")
 	}
 
-	// Request a sync on another peer (the original answered "method not allowed").
+	// Request a sync on another peer: the form posts and succeeds.
 	run("sync bravo",
 		chromedp.Navigate(urlA+"/peers/"+ids[b]),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/sync"] button`)),

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // container is a throwaway machine with a real systemd as PID 1, booted
@@ -36,11 +38,11 @@ type container struct {
 func needContainer(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("booting a systemd container needs root (CI runs as root)")
+		testenv.Need(t, "booting a systemd container needs root")
 	}
 	for _, tool := range []string{"systemd-nspawn", "nsenter"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (CI installs systemd-container)", tool)
+			testenv.Need(t, tool+" is not installed (Debian's systemd-container, util-linux)")
 		}
 	}
 }
@@ -134,4 +136,35 @@ func (c *container) stop() {
 		_ = c.cmd.Process.Kill()
 		<-c.done
 	}
+}
+
+// TestSystemctlInContainer runs credwriter's TestSystemctlReal where a
+// real systemd manager runs: inside a container booted with systemd, with
+// a unit that loads a credential, so Systemctl's unit discovery and
+// try-restart are checked against the real thing (this machine's PID 1
+// need not be systemd, and a test must not restart a real machine's
+// units).
+func TestSystemctlInContainer(t *testing.T) {
+	needContainer(t)
+	dir := t.TempDir()
+	testBin := filepath.Join(dir, "credwriter.test")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", testBin, "github.com/credmesh/credmesh/internal/credwriter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c internal/credwriter: %v\n%s", err, out)
+	}
+	c := bootContainer(t, "--bind-ro="+dir)
+	const unit, cred = "credmesh-probe.service", "probe-cred"
+	setup := "printf '%s\\n' '[Service]' 'ExecStart=/usr/bin/sleep infinity' 'LoadCredential=" + cred + ":/usr/lib/os-release'" +
+		" > /run/systemd/system/" + unit + "\nsystemctl daemon-reload\nsystemctl start " + unit
+	if out, err := c.run(nil, setup); err != nil {
+		t.Fatalf("starting %s in the container: %v\n%s", unit, err, out)
+	}
+	out, err := c.run([]string{"CREDMESH_SYSTEMCTL_PROBE=" + unit + ":" + cred},
+		"cd /tmp && "+testBin+" -test.run '^TestSystemctlReal$' -test.v -test.count=1")
+	if err != nil || !strings.Contains(out, "--- PASS: TestSystemctlReal") {
+		t.Fatalf("TestSystemctlReal in the container: %v\n%s", err, out)
+	}
+	t.Logf("in the container:\n%s", out)
 }

@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,20 +19,24 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/crashpoint"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // The crash harness kills bravo with SIGKILL, at named points and at
 // random moments under write load, and checks after every restart: the
 // database passes PRAGMA integrity_check, no temporary credential file
 // is left, every write bravo acknowledged is there, and alpha and bravo
-// converge again. Bravo runs the plain binary (the race build takes a
-// second to start, and this harness is about crashes, not races).
+// converge again. Bravo runs a plain binary, never the race build (it
+// takes a second to start, and this harness is about crashes, not
+// races): for the named points, credmesh built with -tags crashpoints,
+// since a release build has no crash points.
 
 // crashPair is alpha and a crashable bravo, members of each other.
 type crashPair struct {
 	t      *testing.T
 	a, b   *meshNode
 	bDir   string
+	bBin   string // the binary bravo runs
 	ticket string
 	// leftovers counts temporary credential files crashes left.
 	leftovers int
@@ -44,7 +51,7 @@ type crashPair struct {
 func newCrashPair(t *testing.T) *crashPair {
 	t.Helper()
 	root := t.TempDir()
-	p := &crashPair{t: t, bDir: root + "/b", acked: map[string]uint64{}}
+	p := &crashPair{t: t, bDir: root + "/b", bBin: bin, acked: map[string]uint64{}}
 	p.a = startMesh(t, "alpha", root+"/a")
 	p.ticket = p.a.ticket()
 	p.b = startMesh(t, "bravo", p.bDir, p.ticket)
@@ -58,9 +65,9 @@ func newCrashPair(t *testing.T) *crashPair {
 	return p
 }
 
-// startB starts bravo with the plain binary and env, without waiting.
+// startB starts bravo with p.bBin and env, without waiting.
 func (p *crashPair) startB(env ...string) {
-	p.b = startMeshWith(p.t, daemonOpts{bin: bin, env: env}, "bravo", p.bDir)
+	p.b = startMeshWith(p.t, daemonOpts{bin: p.bBin, env: env}, "bravo", p.bDir)
 }
 
 // restartB starts bravo normally after a crash, after checking its
@@ -102,6 +109,29 @@ func (p *crashPair) bExited() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// writeUntilKilled writes to bravo through its control socket, without
+// pause, until bravo is dead (killed by the crash point armed at start).
+// A write that fails (bravo still starting, or dying) is retried every
+// 10 ms; after two minutes without the kill the test fails.
+func (p *crashPair) writeUntilKilled(ctx context.Context, point string, round int) {
+	p.t.Helper()
+	c := api.NewClient(filepath.Join(p.bDir, "control.sock"))
+	retry := time.NewTicker(10 * time.Millisecond)
+	defer retry.Stop()
+	deadline := time.Now().Add(2 * time.Minute)
+	for n := 0; !p.bExited(); n++ {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("bravo still runs after 2 minutes of writes with %s armed\n%s", point, p.b.logs.String())
+		}
+		if err := p.set(ctx, c, fmt.Sprintf("commit-%d-%d", round, n%3), "alpha"); err != nil {
+			select {
+			case <-p.b.done:
+			case <-retry.C:
+			}
+		}
 	}
 }
 
@@ -203,32 +233,24 @@ func tempCredentials(n *meshNode) []string {
 func TestCrashAtNamedPoints(t *testing.T) {
 	needSystemdCreds(t)
 	p := newCrashPair(t)
+	p.bBin = crashBinary(t)
 	ctx := context.Background()
 
 	// Before and after the store commits: bravo dies in the middle of a
 	// stream of writes.
 	for i, point := range []string{crashpoint.StoreBeforeCommit, crashpoint.StoreAfterCommit} {
-		if code, _ := p.b.stop(syscall.SIGTERM); code != 0 {
-			t.Fatalf("bravo stopped with %d", code)
-		}
+		p.b.shutdown(syscall.SIGTERM)
 		// The 25th commit is well into the writes below (a start commits
 		// a handful).
 		p.startB(crashpoint.Env + "=" + point + "@25")
-		c := api.NewClient(filepath.Join(p.bDir, "control.sock"))
-		for n := 0; !p.bExited(); n++ {
-			if err := p.set(ctx, c, fmt.Sprintf("commit-%d-%d", i, n%3), "alpha"); err != nil {
-				time.Sleep(10 * time.Millisecond) // starting, or dead
-			}
-		}
+		p.writeUntilKilled(ctx, point, i)
 		p.waitKilled(point)
 		p.restartB()
 		p.checkConverged()
 	}
 
 	// Between the temporary credential file and its rename.
-	if code, _ := p.b.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("bravo stopped with %d", code)
-	}
+	p.b.shutdown(syscall.SIGTERM)
 	p.startB(crashpoint.Env + "=" + crashpoint.CredentialRenaming)
 	p.b.waitReady()
 	set(t, p.a, "renamed", []byte("written after the crash"), "--target", "bravo")
@@ -241,9 +263,7 @@ func TestCrashAtNamedPoints(t *testing.T) {
 
 	// In the middle of an anti-entropy pull: a batch applied, the cursor
 	// not advanced.
-	if code, _ := p.b.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("bravo stopped with %d", code)
-	}
+	p.b.shutdown(syscall.SIGTERM)
 	for i := range 5 {
 		set(t, p.a, fmt.Sprintf("missed-%d", i), []byte("while bravo was away"), "--target", "alpha")
 	}
@@ -272,6 +292,7 @@ func crashKills(t *testing.T) int {
 }
 
 func TestCrashAtRandomMoments(t *testing.T) {
+	testenv.Long(t, "200 kill -9 restarts under write load: over a minute, several under -race")
 	needSystemdCreds(t)
 	p := newCrashPair(t)
 	kills := crashKills(t)
@@ -280,7 +301,8 @@ func TestCrashAtRandomMoments(t *testing.T) {
 	t.Logf("seed %d, %d kills", seed, kills)
 
 	// A writer sets secrets on bravo without pause, for alpha and for
-	// bravo itself (so bravo writes credentials too), while bravo is up.
+	// bravo itself (so bravo writes credentials too), while bravo is up;
+	// while bravo is down it tries again every 5 ms.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
@@ -289,19 +311,26 @@ func TestCrashAtRandomMoments(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		c := api.NewClient(filepath.Join(p.bDir, "control.sock"))
+		retry := time.NewTicker(5 * time.Millisecond)
+		defer retry.Stop()
 		for i := 0; ctx.Err() == nil; i++ {
 			target := "alpha"
 			if i%2 == 1 {
 				target = "bravo"
 			}
 			if err := p.set(ctx, c, fmt.Sprintf("load-%d", i%16), target); err != nil {
-				time.Sleep(5 * time.Millisecond) // bravo is down
+				select {
+				case <-ctx.Done():
+				case <-retry.C:
+				}
 				continue
 			}
 			writes++
 		}
 	}()
 	for k := range kills {
+		// Not a wait: the kill comes at a random moment, 0-400 ms after
+		// bravo answered again.
 		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		if err := p.b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -315,8 +344,48 @@ func TestCrashAtRandomMoments(t *testing.T) {
 	names := len(p.acked)
 	p.mu.Unlock()
 	t.Logf("%d acknowledged writes over %d names across %d kills; %d temporary credential files left by kills, all removed at restart", writes, names, kills, p.leftovers)
-	if writes < kills {
-		t.Fatalf("only %d writes were acknowledged across %d kills: the load did not run", writes, kills)
+	if writes == 0 {
+		t.Fatal("no write was acknowledged: there is nothing to check for loss")
 	}
 	p.checkConverged()
+}
+
+// A release build has no crash points: the symbol table of bin, built as
+// the README builds credmesh (go build, no tags), lists nothing of package
+// crashpoint, and the binary does not even hold the variable's name, so no
+// environment can make it kill itself. The harness's build (-tags
+// crashpoints) has both, which shows the check sees them when they are
+// there.
+func TestReleaseBuildHasNoCrashPoints(t *testing.T) {
+	for _, tc := range []struct {
+		name, bin string
+		want      bool
+	}{
+		{"release build", bin, false},
+		{"-tags crashpoints", crashBinary(t), true},
+	} {
+		out, err := exec.Command("go", "tool", "nm", tc.bin).Output()
+		if err != nil {
+			t.Fatalf("go tool nm %s: %v", tc.bin, err)
+		}
+		var syms []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "/internal/crashpoint.") {
+				syms = append(syms, strings.TrimSpace(line))
+			}
+		}
+		if has := slices.ContainsFunc(syms, func(s string) bool { return strings.HasSuffix(s, "/internal/crashpoint.Here") }); has != tc.want {
+			t.Errorf("%s: crashpoint.Here in the symbol table = %v, want %v; crashpoint symbols: %v", tc.name, has, tc.want, syms)
+		}
+		if !tc.want && len(syms) > 0 {
+			t.Errorf("%s has crash point symbols: %v", tc.name, syms)
+		}
+		data, err := os.ReadFile(tc.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := bytes.Contains(data, []byte(crashpoint.Env)); has != tc.want {
+			t.Errorf("%s holds the string %s: %v, want %v", tc.name, crashpoint.Env, has, tc.want)
+		}
+	}
 }

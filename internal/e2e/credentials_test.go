@@ -12,15 +12,16 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 func needSystemdCreds(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("systemd-creds"); err != nil {
-		t.Skip("systemd-creds is not installed (CI installs systemd)")
+		testenv.Need(t, "systemd-creds is not installed")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("systemd-creds encrypt with the host key needs root (CI runs as root)")
+		testenv.Need(t, "systemd-creds encrypt with the host key needs root")
 	}
 }
 
@@ -99,9 +100,7 @@ func TestCredentialsAfterOfflineAndSyncRequests(t *testing.T) {
 	waitCred(t, b, "keep", []byte("k1"))
 	waitCred(t, b, "gone", []byte("g1"))
 
-	if code, _ := b.stop(syscall.SIGTERM); code != 0 {
-		t.Fatal("bravo did not stop cleanly")
-	}
+	b.shutdown(syscall.SIGTERM)
 	set(t, a, "keep", []byte("k2"), "--target", "bravo")
 	set(t, a, "new", []byte("n1"), "--target", "bravo")
 	mustCLI(t, a.dataDir, "secret", "rm", "gone", "--target", "bravo")

@@ -12,6 +12,7 @@ import (
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // fullView is a node's view of everyone, itself included, as comparable
@@ -73,6 +74,7 @@ func signRevoke(t *testing.T, dataDir, subject, reason string) []byte {
 // admins included, agrees on the members within 30 s: both admins are
 // out, the rest stay (the revokes pinned the admits they had seen).
 func TestCrossedRevocations(t *testing.T) {
+	testenv.Long(t, "four daemons, each stopped and restarted to receive the revokes in a set order: about 30 s")
 	root := t.TempDir()
 	a := startMesh(t, "alpha", root+"/a")
 	b := startMesh(t, "bravo", root+"/b", a.ticket())
@@ -92,9 +94,7 @@ func TestCrossedRevocations(t *testing.T) {
 		}, func() string { return fullView(t, n) })
 	}
 	for _, n := range all {
-		if code, _ := n.stop(syscall.SIGTERM); code != 0 {
-			t.Fatalf("%s did not stop cleanly", n.name)
-		}
+		n.shutdown(syscall.SIGTERM)
 	}
 	revokeB := signRevoke(t, a.dataDir, idb, "alpha says bravo is compromised")
 	revokeA := signRevoke(t, b.dataDir, ida, "bravo says alpha is compromised")
@@ -117,9 +117,7 @@ func TestCrossedRevocations(t *testing.T) {
 		return n2
 	}
 	c2 := deliver(c, revokeB, revokeA, idb[:16]+" revoked")
-	if code, _ := c2.stop(syscall.SIGTERM); code != 0 {
-		t.Fatal("charlie did not stop cleanly")
-	}
+	c2.shutdown(syscall.SIGTERM)
 	d2 := deliver(d, revokeA, revokeB, ida[:16]+" revoked")
 
 	// Everyone back, the two admins included: one view everywhere.

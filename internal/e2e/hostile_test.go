@@ -29,6 +29,7 @@ import (
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // hostile is a test peer with its own keys and a real libp2p host that
@@ -297,6 +298,7 @@ func sealRaw(key ed25519.PrivateKey, claimed ed25519.PublicKey, kind record.Kind
 }
 
 func TestHostilePeerMatrix(t *testing.T) {
+	testenv.Long(t, "a fresh hostile libp2p member joins the mesh for each of its cases: about 90 s")
 	root := t.TempDir()
 	a := startMesh(t, "alpha", root+"/a")
 	b := startMesh(t, "bravo", root+"/b", a.ticket())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // membershipView is a node's view of the members and their roles, as
@@ -98,8 +99,8 @@ func (k *insiderCluster) secretBody(t *testing.T, name string, target *meshNode,
 }
 
 // rivalVersion1 signs the attacker's own version 1 of db for bravo,
-// re-signing until its record ID is above the author's version 1 (the
-// race the first-writer rule used to decide).
+// re-signing until its record ID is above the author's version 1: a
+// grind that must win the attacker nothing.
 func (k *insiderCluster) rivalVersion1(t *testing.T, value []byte) ([]byte, int) {
 	t.Helper()
 	want := sha256.Sum256(k.v1)
@@ -145,6 +146,7 @@ func (k *insiderCluster) attacks(t *testing.T) []attack {
 // nothing it holds changes: bravo's value and credential file, the
 // secret list, the membership.
 func TestInsiderCannotTouchOthers(t *testing.T) {
+	testenv.Long(t, "every attack of a stolen member key against a live mesh, each waited out: about 30 s")
 	needSystemdCreds(t)
 	k := newInsiderCluster(t)
 	waitCred(t, k.b, "db", []byte("author-2"))

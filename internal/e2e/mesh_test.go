@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // Three processes: B and C start with A's ticket, A's operator adds B
@@ -48,9 +50,7 @@ func TestMeshJoinLeaveRejoin(t *testing.T) {
 	}
 
 	// C stops gracefully: the others hear it leave.
-	if code, _ := c.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("charlie exited %d", code)
-	}
+	c.shutdown(syscall.SIGTERM)
 	for _, n := range []*meshNode{a, b} {
 		eventually(t, 30*time.Second, n.name+" marks charlie offline", func() bool {
 			p, ok := find(n.peers(), ids[c])
@@ -62,7 +62,7 @@ func TestMeshJoinLeaveRejoin(t *testing.T) {
 	}
 
 	// B is killed: the others notice the missed heartbeats.
-	if code, _ := b.stop(syscall.SIGKILL); code == 0 {
+	if code := b.stop(syscall.SIGKILL); code == 0 {
 		t.Fatal("kill -9 gave exit 0")
 	}
 	eventually(t, 30*time.Second, "alpha marks bravo offline", func() bool {
@@ -94,9 +94,7 @@ func TestMeshCatchUp(t *testing.T) {
 		p, ok := find(a.peers(), idB)
 		return ok && p.Online
 	}, nil)
-	if code, _ := b.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("bravo exited %d", code)
-	}
+	b.shutdown(syscall.SIGTERM)
 
 	// While B is away: A admits two new nodes and restarts (a new node
 	// record, with a new start time).
@@ -107,9 +105,7 @@ func TestMeshCatchUp(t *testing.T) {
 		newIDs = append(newIDs, jsonField(t, out, "node_id"))
 		mustCLI(t, a.dataDir, "peers", "add", jsonField(t, out, "ticket"))
 	}
-	if code, _ := a.stop(syscall.SIGTERM); code != 0 {
-		t.Fatal("alpha did not stop cleanly")
-	}
+	a.shutdown(syscall.SIGTERM)
 	a2 := startMesh(t, "alpha", a.dataDir)
 	started := a2.status().StartedAt
 
@@ -211,13 +207,13 @@ func waitHeartbeats(n *meshNode) {
 // pending: discovery never grants trust.
 func TestMDNSFindsPendingNodes(t *testing.T) {
 	if !hasMulticastInterface() {
-		t.Skip("no up, non-loopback interface with multicast on this machine: mDNS cannot run")
+		testenv.Need(t, "no up, non-loopback interface with multicast and an address on this machine: mDNS cannot run")
 	}
 	root := t.TempDir()
 	cluster := fmt.Sprintf("mdns-test-%d", time.Now().UnixNano())
 	start := func(name string) *daemon {
 		d := startDaemon(t, root+"/"+name, "--listen", "/ip4/0.0.0.0/tcp/0", "--hostname", name,
-			"--cluster", cluster, "--heartbeat", "1s")
+			"--cluster", cluster, "--heartbeat", "1s", "--creds-dir", root+"/"+name+"/creds")
 		d.waitReady()
 		return d
 	}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // netLab is a private network of n hosts: one network namespace per
@@ -27,10 +29,10 @@ type netLab struct {
 func needNetns(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root (CI runs as root)")
+		testenv.Need(t, "network namespaces need root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) is not installed (CI installs it)")
+		testenv.Need(t, "ip (iproute2) is not installed")
 	}
 }
 

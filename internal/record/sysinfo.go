@@ -80,11 +80,11 @@ func (s Sysinfo) Encode() []byte {
 	return w.b
 }
 
-// DecodeSysinfo decodes and validates a sysinfo body.
 // maxUptimeSeconds (about 136 years) keeps Uptime far from overflowing
 // time.Duration, which tops out near 292 years.
 const maxUptimeSeconds = 1 << 32
 
+// DecodeSysinfo decodes and validates a sysinfo body.
 func DecodeSysinfo(b []byte) (Sysinfo, error) {
 	r := reader{b: b}
 	var s Sysinfo

@@ -1,6 +1,6 @@
 // Package store is credmesh's SQLite database: embedded numbered
-// migrations, the audit log and, as later parts add them, the replicated
-// records and their views.
+// migrations, the replicated records and their views, trust and peer
+// state, and the audit log.
 //
 // The database runs in WAL mode with a busy timeout, synchronous=FULL and
 // foreign keys on. Writes go through one connection in IMMEDIATE

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Event types written by the layers below cli. Later parts add their own.
+// Event types of the node's life; each layer declares its own.
 const (
 	EventNodeStart = "node.start"
 	EventNodeStop  = "node.stop"

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/api"
@@ -82,25 +81,21 @@ func runControl(t *testing.T, path string, st *store.Store) (*api.Client, func()
 	if _, err := actor.Spawn[ControlMsg](sup, "control", cs, 1); err != nil {
 		t.Fatal(err)
 	}
+	// Tasks start after every actor's PreStart: once this one runs, the
+	// socket listens (connections wait in its backlog until Serve).
+	started := make(chan struct{})
+	sup.Go("started", func(context.Context) error { close(started); return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sup.Run(ctx) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("control server did not start: %v", err)
+	}
 	c := api.NewClient(path)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := c.Status(ctx)
-		if err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("control server stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("control server not answering: %v", err)
-		}
-		runtimeYield()
+	if _, err := c.Status(ctx); err != nil {
+		t.Fatalf("control server not answering once started: %v", err)
 	}
 	return c, func() {
 		cancel()
@@ -209,15 +204,18 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
-	// The client turns JSON errors into StatusError with the message.
-	_, err := c.Audit(t.Context(), 0, 0)
-	if err != nil {
+	if _, err := c.Audit(t.Context(), 0, 0); err != nil {
 		t.Fatalf("Audit with defaults: %v", err)
 	}
+	// The client turns a JSON error into a StatusError with its status
+	// and message: the backend answers RevealSecret with ErrNotFound.
+	_, err := c.Reveal(t.Context(), "db")
 	var se *api.StatusError
-	_, err = api.NewClient(path).Ticket(t.Context())
-	if err != nil && errors.As(err, &se) {
-		t.Fatalf("Ticket: %v", err)
+	if !errors.As(err, &se) {
+		t.Fatalf("Reveal = %v (%T), want a *api.StatusError", err, err)
+	}
+	if want := (api.StatusError{Code: http.StatusNotFound, Message: api.ErrNotFound.Error()}); *se != want {
+		t.Fatalf("Reveal = %+v, want %+v", *se, want)
 	}
 }
 
@@ -235,5 +233,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
-
-func runtimeYield() { <-time.After(10 * time.Millisecond) }

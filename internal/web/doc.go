@@ -1,6 +1,8 @@
-// Package web serves credmesh's JSON API (and, from the web UI issue on,
-// its HTML pages). The API is served on the control socket by the
-// ControlServer actor and on the web listener.
+// Package web serves credmesh's web UI (server-rendered HTML pages), its
+// JSON API and /metrics. The API is served on the control socket (mode
+// 0600) by the ControlServer actor, for the CLI; the pages, the API and
+// /metrics on the web listener by the WebServer actor, behind the Guard:
+// a Host allowlist, cross-origin protection and a login on every route.
 //
 // web reads the store directly and reaches other actors only through the
 // small interfaces it declares (Backend); the node package wires them.

@@ -29,8 +29,8 @@ func testUI(t *testing.T, a *API) (*UI, http.Handler, *bytes.Buffer) {
 func TestTemplateErrorSendsNoHalfPage(t *testing.T) {
 	a, _ := world(t)
 	ui, h, logs := testUI(t, a)
-	// Break the peer page the way issue 12 reported it: a field its data
-	// does not have, after some content has been written.
+	// Break the peer page with a field its data does not have, after
+	// some content has been written.
 	broken, err := ui.pages["peer"].Clone()
 	if err != nil {
 		t.Fatal(err)
