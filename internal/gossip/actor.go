@@ -221,11 +221,6 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 	switch m := m.(type) {
 	case Publish:
 		g.publish(ctx, m.Raw)
-	case PublishEphemeral:
-		err := g.publishEphemeral(ctx, m.Kind, m.Body)
-		if m.Reply != nil {
-			m.Reply <- err
-		}
 	case SendSyncRequest:
 		g.sendSyncRequest(ctx, m)
 	case Dial:

@@ -18,14 +18,6 @@ type Publish struct {
 	Raw [][]byte
 }
 
-// PublishEphemeral signs and publishes a message that is not stored
-// (a sync request). Reply may be nil.
-type PublishEphemeral struct {
-	Kind  record.Kind
-	Body  []byte
-	Reply chan<- error
-}
-
 // Dial has the node a ticket names dialled now, whatever its backoff,
 // with the ticket's addresses remembered; with an invite ticket, the
 // invite is presented once connected. It trusts nothing by itself.
@@ -94,18 +86,17 @@ type (
 	}
 )
 
-func (Publish) gossipMsg()          {}
-func (PublishEphemeral) gossipMsg() {}
-func (Dial) gossipMsg()             {}
-func (GetTicket) gossipMsg()        {}
-func (GetScore) gossipMsg()         {}
-func (Stats) gossipMsg()            {}
-func (tick) gossipMsg()             {}
-func (heard) gossipMsg()            {}
-func (left) gossipMsg()             {}
-func (connected) gossipMsg()        {}
-func (disconnected) gossipMsg()     {}
-func (dialDone) gossipMsg()         {}
-func (found) gossipMsg()            {}
-func (claimed) gossipMsg()          {}
-func (claimDone) gossipMsg()        {}
+func (Publish) gossipMsg()      {}
+func (Dial) gossipMsg()         {}
+func (GetTicket) gossipMsg()    {}
+func (GetScore) gossipMsg()     {}
+func (Stats) gossipMsg()        {}
+func (tick) gossipMsg()         {}
+func (heard) gossipMsg()        {}
+func (left) gossipMsg()         {}
+func (connected) gossipMsg()    {}
+func (disconnected) gossipMsg() {}
+func (dialDone) gossipMsg()     {}
+func (found) gossipMsg()        {}
+func (claimed) gossipMsg()      {}
+func (claimDone) gossipMsg()    {}

@@ -146,9 +146,17 @@ func (r *Replica) KnownAddrs(ctx context.Context, id record.NodeID) []string {
 			}
 		}
 	}
-	if admits, err := r.st.AdmitAddrs(ctx, id); err == nil {
-		out = append(out, admits...)
-	}
+	_ = r.st.View(ctx, func(tx *store.Tx) error {
+		recs, err := tx.Records(string(id), record.KindAdmit)
+		for _, rec := range recs {
+			if e, err := record.OpenStored(rec.Raw); err == nil {
+				if a, err := record.DecodeAdmit(e.Body); err == nil {
+					out = append(out, a.Addrs...)
+				}
+			}
+		}
+		return err
+	})
 	return out
 }
 

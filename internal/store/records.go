@@ -161,17 +161,6 @@ func (s *Store) Latest(ctx context.Context, kind record.Kind, key string) (rec S
 	return rec, ok, err
 }
 
-// RecordsByKind returns every stored record of kind, oldest first.
-func (s *Store) RecordsByKind(ctx context.Context, kind record.Kind) ([]StoredRecord, error) {
-	var out []StoredRecord
-	err := s.read(ctx, func(tx *txw) error {
-		var err error
-		out, err = queryRecords(ctx, tx, "WHERE kind = ? ORDER BY log_seq", int(kind))
-		return err
-	})
-	return out, err
-}
-
 // CountRecords returns the number of stored records by kind.
 func (s *Store) CountRecords(ctx context.Context) (map[record.Kind]int, error) {
 	out := map[record.Kind]int{}

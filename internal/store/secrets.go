@@ -98,18 +98,6 @@ func (s *Store) CurrentSecrets(ctx context.Context, target record.NodeID, withDe
 	return out, err
 }
 
-// CurrentCopies returns the current version of name for each of its
-// targets, deleted ones included when withDeleted, by target.
-func (s *Store) CurrentCopies(ctx context.Context, name string, withDeleted bool) ([]SecretVersion, error) {
-	var out []SecretVersion
-	err := s.read(ctx, func(tx *txw) error {
-		var err error
-		out, err = current(ctx, tx, name, "", withDeleted)
-		return err
-	})
-	return out, err
-}
-
 func current(ctx context.Context, tx *txw, name string, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
 	q := "SELECT " + secretCols + ", s.creator FROM current_secrets s WHERE 1=1"
 	var args []any

@@ -96,28 +96,3 @@ func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]Trusted, error)
 	}
 	return out, nil
 }
-
-// AdmitAddrs returns the dial addresses carried by admit records for id.
-func (s *Store) AdmitAddrs(ctx context.Context, id record.NodeID) ([]string, error) {
-	var out []string
-	err := s.read(ctx, func(tx *txw) error {
-		recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ?", int(record.KindAdmit), string(id))
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			e, err := record.Open(r.Raw)
-			if err != nil {
-				continue
-			}
-			if a, err := record.DecodeAdmit(e.Body); err == nil {
-				out = append(out, a.Addrs...)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("admit addrs: %w", err)
-	}
-	return out, nil
-}

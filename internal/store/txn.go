@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/record"
@@ -110,7 +111,7 @@ func (t *Tx) SecretTarget(id record.ID) (target record.NodeID, ok bool, err erro
 func (t *Tx) Records(key string, kinds ...record.Kind) ([]StoredRecord, error) {
 	where, args := "WHERE 1=1", []any{}
 	if len(kinds) > 0 {
-		where += " AND kind IN (?" + strRepeat(",?", len(kinds)-1) + ")"
+		where += " AND kind IN (?" + strings.Repeat(",?", len(kinds)-1) + ")"
 		for _, k := range kinds {
 			args = append(args, int(k))
 		}
@@ -120,14 +121,6 @@ func (t *Tx) Records(key string, kinds ...record.Kind) ([]StoredRecord, error) {
 		args = append(args, key)
 	}
 	return queryRecords(t.ctx, t.tx, where+" ORDER BY log_seq", args...)
-}
-
-func strRepeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 // Trust returns every directly trusted node.
@@ -161,7 +154,8 @@ func (t *Tx) AddEvent(e Event) error { return addEvent(t.ctx, t.tx, e) }
 // PutOwnCopy keeps a copy of a secret this node authored for others.
 func (t *Tx) PutOwnCopy(now time.Time, c OwnCopy) error { return putOwnCopy(t.ctx, t.tx, now, &c) }
 
-// CurrentCopies is Store.CurrentCopies inside the transaction.
+// CurrentCopies returns the current version of name for each of its
+// targets, deleted ones included when withDeleted, by target.
 func (t *Tx) CurrentCopies(name string, withDeleted bool) ([]SecretVersion, error) {
 	return current(t.ctx, t.tx, name, "", withDeleted)
 }
