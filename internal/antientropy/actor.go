@@ -15,7 +15,6 @@ import (
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // DefaultInterval is how often a node pulls from a random member.
@@ -24,10 +23,55 @@ const DefaultInterval = 30 * time.Second
 // maxConcurrentPulls bounds pulls in flight (one per peer at a time).
 const maxConcurrentPulls = 4
 
-// Sink receives records anti-entropy stored; node implements it. It is
-// called from pull goroutines and must not block.
-type Sink interface {
-	Accepted(recs []*record.Record)
+// Replica is where pulled records go, and who may pull. Anti-entropy
+// declares it and node wires it to the replica. Methods are called from
+// pull and serve goroutines.
+type Replica interface {
+	Members() *record.Members
+	// Pulled applies records pulled from peer (the acceptance rules, in
+	// order, in one transaction) and returns how many were accepted.
+	Pulled(ctx context.Context, envs []*record.Envelope, peer record.NodeID) (accepted int, err error)
+	// Refused audits (rate-limited) a record pulled from peer that did
+	// not open or was not asked for.
+	Refused(ctx context.Context, r Refusal)
+	// SyncRefused audits (rate-limited) a pull refused to a non-member.
+	SyncRefused(ctx context.Context, peer record.NodeID)
+}
+
+// Refusal is a pulled record refused before it was applied.
+type Refusal struct {
+	Env    *record.Envelope // nil when it did not open
+	Reason record.Reason
+	Detail string
+	Peer   record.NodeID
+}
+
+// Page is a page of this node's record log.
+type Page struct {
+	IDs    []record.ID
+	Last   uint64 // log sequence of the last ID in the page (or since)
+	MaxSeq uint64 // highest log sequence in the store
+	More   bool   // more entries follow Last
+}
+
+// Log is this node's record log, as anti-entropy serves it and compares
+// a peer's with it.
+type Log interface {
+	// IndexID is the random identity of the log (a wiped store has a new
+	// one, and is pulled from the start again).
+	IndexID(ctx context.Context) ([]byte, error)
+	// Since returns the IDs stored after log sequence since, at most limit.
+	Since(ctx context.Context, since uint64, limit int) (Page, error)
+	// Raw returns the raw bytes of the stored records among ids, in order.
+	Raw(ctx context.Context, ids []record.ID) ([][]byte, error)
+	// Missing returns the IDs in ids that are not stored, in order.
+	Missing(ctx context.Context, ids []record.ID) ([]record.ID, error)
+}
+
+// Cursors remembers how far this node pulled each peer's log.
+type Cursors interface {
+	Cursor(ctx context.Context, peer record.NodeID) (indexID []byte, seq uint64, err error)
+	SetCursor(ctx context.Context, peer record.NodeID, indexID []byte, seq uint64) error
 }
 
 // Config configures the actor.
@@ -35,8 +79,9 @@ type Config struct {
 	// Host returns the libp2p host (the gossip actor's), available from
 	// the actor's PreStart on.
 	Host     func() host.Host
-	Store    *store.Store
-	Sink     Sink
+	Replica  Replica
+	Records  Log
+	Cursors  Cursors
 	Log      *slog.Logger
 	Now      func() time.Time
 	Interval time.Duration // default DefaultInterval
@@ -113,8 +158,8 @@ func (a *AntiEntropy) Bind(ref actor.Ref[Msg]) { a.ref = ref }
 
 // PreStart registers the stream handler on the host.
 func (a *AntiEntropy) PreStart(ctx context.Context) error {
-	if a.cfg.Host == nil || a.cfg.Host() == nil || a.cfg.Store == nil || a.cfg.Sink == nil {
-		return errors.New("antientropy: host, store and sink are required")
+	if a.cfg.Host == nil || a.cfg.Host() == nil || a.cfg.Replica == nil || a.cfg.Records == nil || a.cfg.Cursors == nil {
+		return errors.New("antientropy: host, replica, records and cursors are required")
 	}
 	a.ctx = ctx
 	a.inflight = map[record.NodeID]bool{}
@@ -212,7 +257,7 @@ func (a *AntiEntropy) start(p record.NodeID, replies []chan<- PullResult) {
 // randomMember picks a connected member to pull from.
 func (a *AntiEntropy) randomMember() (record.NodeID, bool) {
 	h := a.cfg.Host()
-	members := a.cfg.Store.Members()
+	members := a.cfg.Replica.Members()
 	if members.IsRevoked(members.Self()) {
 		return "", false // every member refuses a revoked node
 	}
@@ -247,39 +292,18 @@ func (a *AntiEntropy) PostStop(ctx context.Context) error {
 	}
 }
 
-// apply stores received records exactly as gossip does and hands the
-// accepted ones on.
-func (a *AntiEntropy) apply(ctx context.Context, envs []*record.Envelope, src string) (int, error) {
-	outs, err := a.cfg.Store.Apply(ctx, a.cfg.Now(), envs, src)
-	if err != nil {
-		return 0, err
-	}
-	var accepted []*record.Record
-	for _, o := range outs {
-		if o.Accepted() {
-			accepted = append(accepted, o.Record)
-		}
-	}
-	if len(accepted) > 0 {
-		a.cfg.Sink.Accepted(accepted)
-	}
-	return len(accepted), nil
-}
-
 // rejectUnasked audits a record that did not open or was not asked for.
-func (a *AntiEntropy) rejectUnasked(ctx context.Context, env *record.Envelope, err error, src string) {
-	r := store.Rejection{Reason: record.ReasonNotAllowed, Detail: "record that was not asked for", From: src}
+func (a *AntiEntropy) rejectUnasked(ctx context.Context, env *record.Envelope, err error, peer record.NodeID) {
+	r := Refusal{Reason: record.ReasonNotAllowed, Detail: "record that was not asked for", Peer: peer}
 	switch {
 	case err != nil:
 		r.Reason, r.Detail = record.ReasonOf(err), err.Error()
 	case env != nil:
-		r.Kind, r.Author, r.ID = env.Kind, env.AuthorID(), env.ID().Short()
+		r.Env = env
 		// One we already hold is a replay; we never ask for those.
-		if miss, merr := a.cfg.Store.Missing(ctx, []record.ID{env.ID()}); merr == nil && len(miss) == 0 {
+		if miss, merr := a.cfg.Records.Missing(ctx, []record.ID{env.ID()}); merr == nil && len(miss) == 0 {
 			r.Reason, r.Detail = record.ReasonDuplicate, fmt.Sprintf("replay of %s %s, not asked for", env.Kind, env.ID().Short())
 		}
 	}
-	if aerr := a.cfg.Store.AuditRejection(ctx, a.cfg.Now(), r); aerr != nil {
-		a.log.Warn("audit rejection failed", "err", aerr)
-	}
+	a.cfg.Replica.Refused(ctx, r)
 }

@@ -19,19 +19,23 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
 var now = time.Now()
 
 // side is one node of a two-node anti-entropy setup: a real libp2p host
-// on loopback, a real SQLite store and the actor under a supervisor.
+// on loopback, a real SQLite store and replica, and the actor under a
+// supervisor.
 type side struct {
 	key   ed25519.PrivateKey
 	id    record.NodeID
 	h     host.Host
 	st    *store.Store
+	r     *replica.Replica
 	ref   actor.Ref[Msg]
 	mu    sync.Mutex
 	got   []*record.Record
@@ -39,15 +43,65 @@ type side struct {
 	stats []PullStats
 }
 
-func (s *side) Accepted(recs []*record.Record) {
+func (s *side) Stored(recs []*record.Record, _ replica.Source) {
 	s.mu.Lock()
 	s.got = append(s.got, recs...)
 	s.mu.Unlock()
 }
 
+// sideReplica and sideLog wire the actor to the replica and the store as
+// node does.
+type sideReplica struct{ r *replica.Replica }
+
+func (p sideReplica) Members() *record.Members { return p.r.Members() }
+func (p sideReplica) Pulled(ctx context.Context, envs []*record.Envelope, peer record.NodeID) (int, error) {
+	outs, err := p.r.Apply(ctx, envs, replica.Source{Via: replica.AntiEntropy, Peer: peer})
+	n := 0
+	for _, o := range outs {
+		if o.Accepted() {
+			n++
+		}
+	}
+	return n, err
+}
+func (p sideReplica) Refused(ctx context.Context, rf Refusal) {
+	r := replica.Rejection{Reason: rf.Reason, Detail: rf.Detail, From: replica.Source{Via: replica.AntiEntropy, Peer: rf.Peer}}
+	if rf.Env != nil {
+		r.Kind, r.Author, r.ID = rf.Env.Kind, rf.Env.AuthorID(), rf.Env.ID().String()
+	}
+	p.r.Refuse(ctx, r)
+}
+func (p sideReplica) SyncRefused(ctx context.Context, peer record.NodeID) { p.r.SyncRefused(ctx, peer) }
+
+type sideLog struct{ st *store.Store }
+
+func (l sideLog) IndexID(ctx context.Context) ([]byte, error) { return l.st.IndexID(ctx) }
+func (l sideLog) Since(ctx context.Context, since uint64, limit int) (Page, error) {
+	p, err := l.st.LogSince(ctx, since, limit)
+	return Page(p), err
+}
+func (l sideLog) Raw(ctx context.Context, ids []record.ID) ([][]byte, error) {
+	return l.st.RawByIDs(ctx, ids)
+}
+func (l sideLog) Missing(ctx context.Context, ids []record.ID) ([]record.ID, error) {
+	return l.st.Missing(ctx, ids)
+}
+func (l sideLog) Cursor(ctx context.Context, peer record.NodeID) ([]byte, uint64, error) {
+	return l.st.Cursor(ctx, peer)
+}
+func (l sideLog) SetCursor(ctx context.Context, peer record.NodeID, index []byte, seq uint64) error {
+	return l.st.SetCursor(ctx, now, peer, index, seq)
+}
+
 func newSide(t testing.TB, seed byte) *side {
 	t.Helper()
-	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, 32))
+	_ = seed // every side gets a fresh identity
+	dir := t.TempDir()
+	ident, _, err := identity.LoadOrCreate(dir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ident.NodeKey()
 	lk, err := crypto.UnmarshalEd25519PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -56,16 +110,17 @@ func newSide(t testing.TB, seed byte) *side {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), store.FileName))
+	st, err := store.Open(context.Background(), filepath.Join(dir, store.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &side{key: key, id: record.NodeIDOf(key.Public().(ed25519.PublicKey)), h: h, st: st}
-	if err := st.LoadMembers(context.Background(), s.id); err != nil {
+	s.r = replica.New(replica.Config{Store: st, Identity: ident, Notify: s, Now: func() time.Time { return now }})
+	if err := s.r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	sup := actor.NewSupervisor(slog.New(slog.DiscardHandler))
-	a := New(Config{Host: func() host.Host { return h }, Store: st, Sink: s, Interval: time.Hour})
+	a := New(Config{Host: func() host.Host { return h }, Replica: sideReplica{s.r}, Records: sideLog{st}, Cursors: sideLog{st}, Interval: time.Hour})
 	if s.ref, err = actor.Spawn[Msg](sup, "antientropy", a, 64); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +144,7 @@ func (s *side) pub() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKe
 // trust makes s trust other directly and connects the hosts.
 func (s *side) trust(t testing.TB, other *side) {
 	t.Helper()
-	if _, err := s.st.AddTrust(context.Background(), now, store.Trusted{NodeID: other.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
+	if _, err := s.r.AddTrust(context.Background(), store.Trusted{NodeID: other.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.h.Connect(context.Background(), peer.AddrInfo{ID: other.h.ID(), Addrs: other.h.Addrs()}); err != nil {
@@ -117,7 +172,7 @@ func (s *side) apply(t testing.TB, envs []*record.Envelope) {
 	t.Helper()
 	for len(envs) > 0 {
 		n := min(len(envs), 1000)
-		outs, err := s.st.Apply(context.Background(), now, envs[:n], "test")
+		outs, err := s.r.Apply(context.Background(), envs[:n], replica.Source{Via: replica.Gossip})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +290,7 @@ func TestPulledRecordsAreChecked(t *testing.T) {
 	a.trust(t, b)
 	b.trust(t, a)
 	// A trusts C and holds C's records; B does not trust C.
-	if _, err := a.st.AddTrust(context.Background(), now, store.Trusted{NodeID: c.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
+	if _, err := a.r.AddTrust(context.Background(), store.Trusted{NodeID: c.id, Source: store.TrustTicket, Role: record.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	a.apply(t, c.admits(t, 3))
@@ -243,7 +298,7 @@ func TestPulledRecordsAreChecked(t *testing.T) {
 	if st.Fetched != 3 || st.Accepted != 0 {
 		t.Fatalf("fetched %d, accepted %d; want 3 fetched, none accepted", st.Fetched, st.Accepted)
 	}
-	es, _ := b.st.Events(context.Background(), store.EventFilter{Type: store.EventRecordRejected})
+	es, _ := b.st.Events(context.Background(), store.EventFilter{Type: replica.EventRecordRejected})
 	if len(es) != 3 {
 		t.Fatalf("%d rejections audited, want 3", len(es))
 	}

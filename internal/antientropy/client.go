@@ -62,11 +62,10 @@ func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats,
 	defer func() { st.BytesIn, st.BytesOut = cr.n, cw.n }()
 	r, w := bufio.NewReader(cr), bufio.NewWriter(cw)
 
-	index, since, err := a.cfg.Store.Cursor(ctx, id)
+	index, since, err := a.cfg.Cursors.Cursor(ctx, id)
 	if err != nil {
 		return st, err
 	}
-	src := "anti-entropy from " + string(id)
 	for {
 		if err := writeFrame(w, frameHello, hello{indexID: index, since: since}.encode()); err != nil {
 			return st, err
@@ -93,14 +92,14 @@ func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats,
 			index = append([]byte(nil), l.indexID...)
 		}
 		st.Listed += len(l.ids)
-		missing, err := a.cfg.Store.Missing(ctx, l.ids)
+		missing, err := a.cfg.Records.Missing(ctx, l.ids)
 		if err != nil {
 			return st, err
 		}
 		for len(missing) > 0 {
 			chunk := missing[:min(len(missing), maxWantIDs)]
 			missing = missing[len(chunk):]
-			n, acc, err := a.fetch(ctx, r, w, chunk, src)
+			n, acc, err := a.fetch(ctx, r, w, chunk, id)
 			st.RoundTrips++
 			st.Fetched += n
 			st.Accepted += acc
@@ -109,7 +108,7 @@ func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats,
 			}
 		}
 		since = l.last
-		if err := a.cfg.Store.SetCursor(ctx, a.cfg.Now(), id, index, since); err != nil {
+		if err := a.cfg.Cursors.SetCursor(ctx, id, index, since); err != nil {
 			return st, err
 		}
 		if !l.more {
@@ -123,7 +122,7 @@ func (a *AntiEntropy) pull(ctx context.Context, id record.NodeID) (st PullStats,
 }
 
 // fetch asks for ids and applies the records as they arrive, in batches.
-func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Writer, ids []record.ID, src string) (fetched, accepted int, err error) {
+func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Writer, ids []record.ID, peer record.NodeID) (fetched, accepted int, err error) {
 	if err := writeFrame(w, frameWant, encodeIDs(ids)); err != nil {
 		return 0, 0, err
 	}
@@ -139,7 +138,7 @@ func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Write
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := a.apply(ctx, batch, src)
+		n, err := a.cfg.Replica.Pulled(ctx, batch, peer)
 		accepted += n
 		batch = batch[:0]
 		crashpoint.Here(crashpoint.AntiEntropyMidPull)
@@ -160,7 +159,7 @@ func (a *AntiEntropy) fetch(ctx context.Context, r *bufio.Reader, w *bufio.Write
 			}
 			env, err := record.Open(f.payload)
 			if err != nil || !want[env.ID()] {
-				a.rejectUnasked(ctx, env, err, src)
+				a.rejectUnasked(ctx, env, err, peer)
 				continue
 			}
 			delete(want, env.ID()) // a second copy is not asked for either

@@ -10,12 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
-
-// EventSyncRefused is audited (rate-limited) when a node that is not a
-// member asks to sync.
-const EventSyncRefused = "sync.refused"
 
 // streamTimeout bounds one whole exchange on either side.
 const streamTimeout = 2 * time.Minute
@@ -27,12 +22,9 @@ func (a *AntiEntropy) serve(s network.Stream) {
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	remote := record.NodeID(s.Conn().RemotePeer().String())
 	w := bufio.NewWriter(s)
-	if !a.cfg.Store.Members().IsMember(remote) {
+	if !a.cfg.Replica.Members().IsMember(remote) {
 		a.log.Debug("refused sync from a non-member", "node", remote)
-		e := store.Event{Time: a.cfg.Now(), Type: EventSyncRefused, Node: string(remote), Message: "sync refused: not a member"}
-		if err := a.cfg.Store.AuditRemote(context.Background(), string(remote), e); err != nil {
-			a.log.Warn("audit failed", "err", err)
-		}
+		a.cfg.Replica.SyncRefused(context.Background(), remote)
 		_ = writeFrame(w, frameError, []byte("not a member"))
 		_ = w.Flush()
 		return
@@ -46,7 +38,7 @@ func (a *AntiEntropy) serve(s network.Stream) {
 }
 
 func (a *AntiEntropy) serveLoop(ctx context.Context, r *bufio.Reader, w *bufio.Writer) error {
-	index, err := a.cfg.Store.IndexID(ctx)
+	index, err := a.cfg.Records.IndexID(ctx)
 	if err != nil {
 		return err
 	}
@@ -65,7 +57,7 @@ func (a *AntiEntropy) serveLoop(ctx context.Context, r *bufio.Reader, w *bufio.W
 			if !bytes.Equal(h.indexID, index) {
 				since = 0 // the puller's cursor is for another log
 			}
-			page, err := a.cfg.Store.LogSince(ctx, since, maxPageIDs)
+			page, err := a.cfg.Records.Since(ctx, since, maxPageIDs)
 			if err != nil {
 				return err
 			}
@@ -78,7 +70,7 @@ func (a *AntiEntropy) serveLoop(ctx context.Context, r *bufio.Reader, w *bufio.W
 			if err != nil {
 				return err
 			}
-			raws, err := a.cfg.Store.RawByIDs(ctx, ids)
+			raws, err := a.cfg.Records.Raw(ctx, ids)
 			if err != nil {
 				return err
 			}

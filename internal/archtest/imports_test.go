@@ -68,17 +68,24 @@ var allowedInternal = map[string][]string{
 	"internal/crashpoint": {},
 	"internal/record":     {},
 	"internal/identity":   {"internal/record"},
-	"internal/store":      {"internal/record", "internal/crashpoint"},
-	// Actors: the domain, the store, identity and the kit; never each other.
+	// SQL only: the store imports no actor, no replica.
+	"internal/store": {"internal/record", "internal/crashpoint"},
+	// The replicated state sits on the store; the operator's commands on it.
+	"internal/replica": {"internal/api", "internal/record", "internal/store", "internal/identity"},
+	"internal/command": {"internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity"},
+	// Actors: the domain and the kit; never each other. The network actors
+	// see neither the store nor the replica (they declare what they need).
 	"internal/sysinfo":     {"internal/actor", "internal/record"},
-	"internal/gossip":      {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/version"},
-	"internal/antientropy": {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/crashpoint"},
+	"internal/gossip":      {"internal/actor", "internal/record", "internal/identity", "internal/version"},
+	"internal/antientropy": {"internal/actor", "internal/record", "internal/crashpoint"},
 	"internal/credwriter":  {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/crashpoint"},
-	"internal/web":         {"internal/actor", "internal/api", "internal/record", "internal/store", "internal/identity", "internal/version"},
+	"internal/web":         {"internal/actor", "internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity", "internal/version"},
 	// The composition root sees every package but cli.
 	"internal/node": {"*"},
-	"internal/cli":  {"*"},
-	"cmd/credmesh":  {"internal/cli"},
+	// cli talks to the daemon through api, and to node for run, demo and
+	// the offline reads (audit list); identity for init and tickets.
+	"internal/cli": {"internal/api", "internal/node", "internal/identity", "internal/record", "internal/version"},
+	"cmd/credmesh": {"internal/cli"},
 	// The measuring harness sits beside cli.
 	"internal/bench":     {"internal/node", "internal/record", "internal/api"},
 	"cmd/credmesh-bench": {"internal/bench"},
@@ -86,6 +93,34 @@ var allowedInternal = map[string][]string{
 	"internal/e2e":      {"*"},
 	"internal/archtest": {},
 	"internal/testenv":  {},
+}
+
+// Packages that must not depend on others even transitively (go list
+// -deps): the network actors stay off the store and the replica, the
+// store off every actor, the replica off every actor. (cli imports node
+// for run and demo, so it depends on everything transitively; its direct
+// imports are held by allowedInternal: no gossip, store or web.)
+var forbiddenDeps = map[string][]string{
+	"internal/gossip":      {"internal/store", "internal/replica"},
+	"internal/antientropy": {"internal/store", "internal/replica"},
+	"internal/store":       {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/replica"},
+	"internal/replica":     {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/node"},
+}
+
+func TestForbiddenDeps(t *testing.T) {
+	pkgs := listPackages(t)
+	for name, banned := range forbiddenDeps {
+		p, ok := pkgs[mod+"/"+name]
+		if !ok {
+			t.Errorf("%s not found", name)
+			continue
+		}
+		for _, d := range p.Deps {
+			if slices.Contains(banned, short(d)) {
+				t.Errorf("%s depends on %s (go list -deps), which it must not", name, short(d))
+			}
+		}
+	}
 }
 
 // External modules and the only packages that may import them directly.

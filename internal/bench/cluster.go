@@ -80,7 +80,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			c.Stop()
 			return nil, err
 		}
-		if _, err := first.Node.AddPeer(ctx, t.Ticket, "admin"); err != nil { // every node an admin: any writes for any
+		if _, err := first.Node.Commands().AddPeer(ctx, t.Ticket, "admin"); err != nil { // every node an admin: any writes for any
 			c.Stop()
 			return nil, fmt.Errorf("add node %d: %w", i, err)
 		}

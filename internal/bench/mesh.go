@@ -52,7 +52,7 @@ func (c *Cluster) Delivery(ctx context.Context, samples int, gap time.Duration) 
 	for i := range samples {
 		body := record.Sysinfo{CollectedAt: time.Now(), Load1: uint64(i), Load5: uint64(time.Now().UnixNano() % 1000)}.Encode()
 		t0 := time.Now()
-		rec, err := src.Node.Publish(ctx, record.KindSysinfo, body)
+		rec, err := src.Node.Replica().Publish(ctx, record.KindSysinfo, body)
 		if err != nil {
 			return res, fmt.Errorf("publish: %w", err)
 		}

@@ -35,7 +35,7 @@ func (c *Cluster) SecretDelivery(ctx context.Context, samples, size int, gap tim
 		_, _ = rand.Read(value)
 		name := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)
 		t0 := time.Now()
-		w, err := src.Node.SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{string(dst.ID)}, Value: value})
+		w, err := src.Node.Commands().SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{string(dst.ID)}, Value: value})
 		if err != nil {
 			return res, fmt.Errorf("set: %w", err)
 		}
@@ -52,7 +52,7 @@ func (c *Cluster) SecretDelivery(ctx context.Context, samples, size int, gap tim
 		}
 		stored = append(stored, at.Sub(t0))
 		t1 := time.Now()
-		got, err := dst.Node.RevealSecret(ctx, name)
+		got, err := dst.Node.Commands().RevealSecret(ctx, name)
 		read = append(read, time.Since(t1))
 		if err != nil {
 			return res, fmt.Errorf("read on node 1: %w", err)
@@ -90,7 +90,7 @@ func (c *Cluster) CredDelivery(ctx context.Context, samples, burst int, gap time
 	for i := range samples {
 		name := fmt.Sprintf("cred-%d-%d", time.Now().UnixNano(), i)
 		t0 := time.Now()
-		if _, err := src.Node.SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{string(dst.ID)}, Value: []byte("value")}); err != nil {
+		if _, err := src.Node.Commands().SetSecret(ctx, api.SetSecret{Name: name, Targets: []string{string(dst.ID)}, Value: []byte("value")}); err != nil {
 			return res, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -110,7 +110,7 @@ func (c *Cluster) CredDelivery(ctx context.Context, samples, burst int, gap time
 		t0 := time.Now()
 		for i := range names {
 			names[i] = fmt.Sprintf("burst-%d-%d", time.Now().UnixNano(), i)
-			if _, err := src.Node.SetSecret(ctx, api.SetSecret{Name: names[i], Targets: []string{string(dst.ID)}, Value: []byte("value")}); err != nil {
+			if _, err := src.Node.Commands().SetSecret(ctx, api.SetSecret{Name: names[i], Targets: []string{string(dst.ID)}, Value: []byte("value")}); err != nil {
 				return res, err
 			}
 		}

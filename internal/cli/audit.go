@@ -13,8 +13,6 @@ import (
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/node"
-	"github.com/credmesh/credmesh/internal/store"
-	"github.com/credmesh/credmesh/internal/web"
 )
 
 func newAuditCmd(e *env) *cobra.Command {
@@ -43,8 +41,8 @@ no daemon has run with yet (there are no events then, and it says so).`,
 			if err := out.check(); err != nil {
 				return err
 			}
-			if limit < 1 || limit > store.MaxEventsPage {
-				return usageError{fmt.Errorf("--limit must be between 1 and %d", store.MaxEventsPage)}
+			if limit < 1 || limit > node.MaxEventsPage {
+				return usageError{fmt.Errorf("--limit must be between 1 and %d", node.MaxEventsPage)}
 			}
 			path := node.StorePath(e.dataDir)
 			if fresh, err := neverRan(e.dataDir, path); err != nil || fresh {
@@ -57,16 +55,10 @@ no daemon has run with yet (there are no events then, and it says so).`,
 				_, err := fmt.Fprintf(e.stdout, "no audit events yet: no daemon has run with data dir %s\n", e.dataDir)
 				return err
 			}
-			st, err := store.OpenReadOnly(cmd.Context(), path)
+			page, err := node.ReadAudit(cmd.Context(), e.dataDir, limit)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			es, err := st.Events(cmd.Context(), store.EventFilter{Limit: limit})
-			if err != nil {
-				return err
-			}
-			page := web.EventsResponse(es, limit)
 			if out.json() {
 				return writeJSON(e.stdout, page)
 			}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/node"
 )
@@ -41,10 +40,10 @@ exit 1.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&cfg.Listen, "listen", gossip.DefaultListen, "libp2p listen multiaddr (repeatable)")
-	f.StringVar(&cfg.Cluster, "cluster", gossip.DefaultCluster, "cluster name: the gossip topic is /credmesh/1/NAME")
+	f.StringArrayVar(&cfg.Listen, "listen", node.DefaultListen, "libp2p listen multiaddr (repeatable)")
+	f.StringVar(&cfg.Cluster, "cluster", node.DefaultCluster, "cluster name: the gossip topic is /credmesh/1/NAME")
 	f.BoolVar(&cfg.NoMDNS, "no-mdns", false, "do not discover nodes on the LAN with mDNS")
-	f.DurationVar(&cfg.Heartbeat, "heartbeat", gossip.DefaultHeartbeat, "base heartbeat interval (grows with the square root of the cluster size beyond 10 members)")
+	f.DurationVar(&cfg.Heartbeat, "heartbeat", node.DefaultHeartbeat, "base heartbeat interval (grows with the square root of the cluster size beyond 10 members)")
 	f.StringVar(&cfg.TicketFile, "ticket-file", "", "write this node's ticket to this file once it listens")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 30*time.Second, "anti-entropy interval with a random member")
 	f.StringVar(&cfg.CredsDir, "creds-dir", "/etc/credstore.encrypted", "where this node's systemd credentials are written (/run/credstore.encrypted for volatile storage)")

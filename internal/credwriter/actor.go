@@ -27,15 +27,22 @@ const (
 	maxRetry        = 5 * time.Minute
 )
 
-// Publisher signs and publishes receipt record bodies (in one
-// transaction); node wires it to the gossip actor.
+// Publisher signs, stores and publishes receipt record bodies (in one
+// transaction); node wires it to the replica.
 type Publisher interface {
 	PublishReceipts(ctx context.Context, bodies [][]byte) error
 }
 
+// Resolver gives the current version of a secret under the current
+// membership; node wires it to the replica.
+type Resolver interface {
+	SecretState(ctx context.Context, key record.Key) (record.Resolution, error)
+}
+
 // Config configures the actor.
 type Config struct {
-	Store    *store.Store
+	Store    *store.Store // credential states, secret bodies, the audit log
+	Secrets  Resolver
 	Identity *identity.Identity
 	Publish  Publisher
 	Log      *slog.Logger
@@ -85,6 +92,9 @@ type SyncAll struct {
 // store decides; Remove of a current secret rewrites nothing).
 type Remove struct{ Name string }
 
+// GetState asks for the writer's health.
+type GetState struct{ Reply chan<- State }
+
 type jobDone struct {
 	name string
 	res  result
@@ -95,6 +105,7 @@ type flushRestarts struct{ gen int }
 func (SyncSecret) credMsg()    {}
 func (SyncAll) credMsg()       {}
 func (Remove) credMsg()        {}
+func (GetState) credMsg()      {}
 func (jobDone) credMsg()       {}
 func (retryDue) credMsg()      {}
 func (flushRestarts) credMsg() {}
@@ -185,8 +196,8 @@ func (c *CredWriter) Status() State {
 // one), prepares the directory, removes temporary files a crash left and
 // schedules a sync of everything.
 func (c *CredWriter) PreStart(ctx context.Context) error {
-	if c.cfg.Store == nil || c.cfg.Identity == nil || c.cfg.Publish == nil {
-		return errors.New("credwriter: store, identity and publisher are required")
+	if c.cfg.Store == nil || c.cfg.Secrets == nil || c.cfg.Identity == nil || c.cfg.Publish == nil {
+		return errors.New("credwriter: store, resolver, identity and publisher are required")
 	}
 	c.ctx = ctx
 	c.self = record.NodeID(c.cfg.Identity.NodeID.String())
@@ -220,6 +231,8 @@ func (c *CredWriter) Handle(ctx context.Context, m Msg) error {
 	switch m := m.(type) {
 	case SyncSecret:
 		c.request(m.Name, false)
+	case GetState:
+		m.Reply <- c.Status()
 	case Remove:
 		c.request(m.Name, false)
 	case SyncAll:

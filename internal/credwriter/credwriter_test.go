@@ -19,6 +19,7 @@ import (
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/testenv"
 )
@@ -147,6 +148,7 @@ type fixture struct {
 	id    *identity.Identity
 	self  record.NodeID
 	st    *store.Store
+	r     *replica.Replica
 	dir   string
 	rc    *receipts
 	units *units
@@ -175,13 +177,14 @@ func newFixture(t testing.TB, tool Runner, mut func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	self := record.NodeID(id.NodeID.String())
-	if err := st.LoadMembers(context.Background(), self); err != nil {
+	r := replica.New(replica.Config{Store: st, Identity: id})
+	if err := r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, id: id, self: self, st: st, dir: filepath.Join(t.TempDir(), "creds"),
+	f := &fixture{t: t, id: id, self: self, st: st, r: r, dir: filepath.Join(t.TempDir(), "creds"),
 		rc: &receipts{ch: make(chan struct{}, 1)}, units: &units{loading: map[string][]string{}},
 		run: &flaky{Runner: tool}, logs: &bytes.Buffer{}}
-	cfg := Config{Store: st, Identity: id, Publish: f.rc, Dir: f.dir, Runner: f.run, Units: f.units,
+	cfg := Config{Store: st, Secrets: r, Identity: id, Publish: f.rc, Dir: f.dir, Runner: f.run, Units: f.units,
 		Debounce: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: f.logs}, nil))}
 	if mut != nil {
 		mut(&cfg)
@@ -222,7 +225,7 @@ func (f *fixture) set(name string, value []byte, restart ...string) {
 // setSealed is set with the value encrypted to recipient.
 func (f *fixture) setSealed(name, recipient string, value []byte, restart ...string) {
 	f.t.Helper()
-	res, err := f.st.SecretState(context.Background(), record.Key{Name: name, Target: f.self})
+	res, err := f.r.SecretState(context.Background(), record.Key{Name: name, Target: f.self})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -233,9 +236,7 @@ func (f *fixture) setSealed(name, recipient string, value []byte, restart ...str
 	} else if s.Ciphertext, err = record.Encrypt(recipient, value); err != nil {
 		f.t.Fatal(err)
 	}
-	_, err = f.st.AddOwn(context.Background(), time.Now(), func(seq uint64) (*record.Envelope, error) {
-		return record.Seal(f.id.NodeKey(), record.KindSecret, seq, time.Now(), s.Encode())
-	})
+	_, err = f.r.Publish(context.Background(), record.KindSecret, s.Encode())
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type result struct {
 // cred_state row.
 func (c *CredWriter) sync(ctx context.Context, name string, force bool) result {
 	key := record.Key{Name: name, Target: c.self}
-	res, err := c.cfg.Store.SecretState(ctx, key)
+	res, err := c.cfg.Secrets.SecretState(ctx, key)
 	if err != nil {
 		return result{err: err}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/testenv"
 )
@@ -48,10 +49,11 @@ func signRevoke(t *testing.T, dataDir, subject, reason string) []byte {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.LoadMembers(context.Background(), record.NodeID(id.NodeID.String())); err != nil {
+	r := replica.New(replica.Config{Store: st, Identity: id})
+	if err := r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	pin, err := st.Pin(context.Background(), record.NodeID(subject))
+	pin, err := r.Pin(context.Background(), record.NodeID(subject))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func signRevoke(t *testing.T, dataDir, subject, reason string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := st.Apply(context.Background(), time.Now(), []*record.Envelope{e}, "test")
+	out, err := r.Apply(context.Background(), []*record.Envelope{e}, replica.Source{Via: replica.Gossip})
 	if err != nil || !out[0].Accepted() {
 		t.Fatalf("the admin does not take its own revoke: %v %v", err, out)
 	}

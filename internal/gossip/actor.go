@@ -74,11 +74,12 @@ func New(cfg Config) *Gossip {
 // Bind implements actor.Binder.
 func (g *Gossip) Bind(ref actor.Ref[Msg]) { g.ref = ref }
 
-// Host returns the libp2p host (after PreStart), for antientropy.
+// Host returns the libp2p host (after PreStart), for antientropy, which
+// serves its stream protocol on the same host.
 func (g *Gossip) Host() host.Host { return g.h }
 
-// Ticket returns this node's ticket with the addresses it listens on.
-func (g *Gossip) Ticket() identity.Ticket {
+// ticket returns this node's ticket with the addresses it listens on.
+func (g *Gossip) ticket() identity.Ticket {
 	return identity.NewTicket(g.cfg.Identity, g.h.Addrs())
 }
 
@@ -93,8 +94,8 @@ func (g *Gossip) Scores() map[peer.ID]float64 {
 	return out
 }
 
-// ScoreOf returns a node's last GossipSub score, when it is known.
-func (g *Gossip) ScoreOf(id record.NodeID) (float64, bool) {
+// scoreOf returns a node's last GossipSub score, when it is known.
+func (g *Gossip) scoreOf(id record.NodeID) (float64, bool) {
 	p, err := peer.Decode(string(id))
 	if err != nil {
 		return 0, false
@@ -108,8 +109,8 @@ func (g *Gossip) ScoreOf(id record.NodeID) (float64, bool) {
 func (g *Gossip) now() time.Time { return g.cfg.Now() }
 
 // PreStart builds the host and pubsub, joins the topic, installs the
-// validator and the hello handler, stores this node's node record and
-// starts mDNS.
+// validator and the stream handlers, has this node's node record stored
+// (Self.Announce) and starts mDNS.
 func (g *Gossip) PreStart(ctx context.Context) error {
 	if err := g.cfg.Validate(); err != nil {
 		return err
@@ -120,9 +121,9 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.noticed = map[peer.ID]time.Time{}
 	g.starts = map[peer.ID]time.Time{}
 	g.bwc = metrics.NewBandwidthCounter()
-	st := g.cfg.Store
+	members := g.cfg.Members
 	h, err := newHost(g.cfg, &gater{isRevoked: func(p peer.ID) bool {
-		return st.Members().IsRevoked(record.NodeID(p.String()))
+		return members.Members().IsRevoked(record.NodeID(p.String()))
 	}}, g.bwc)
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		g.scoresMu.Lock()
 		g.scores = s
 		g.scoresMu.Unlock()
-	}, tracer{st}, g.inspectRPC)
+	}, tracer{g.cfg.Counter}, g.inspectRPC)
 	if err != nil {
 		return err
 	}
@@ -171,11 +172,8 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 			}
 		},
 	})
-	if err := st.MarkAllOffline(ctx); err != nil {
-		return err
-	}
-	if err := g.publishNodeRecord(ctx); err != nil {
-		return err
+	if err := g.cfg.Self.Announce(ctx, g.nodeRecord()); err != nil {
+		return fmt.Errorf("store this node's node record: %w", err)
 	}
 	if g.cfg.MDNS {
 		g.mdns = mdns.NewMdnsService(h, "credmesh-"+g.cfg.Cluster, mdnsNotifee{g})
@@ -193,7 +191,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 
 // isMember is the membership test for pubsub, in libp2p terms.
 func (g *Gossip) isMember(p peer.ID) bool {
-	return g.cfg.Store.Members().IsMember(record.NodeID(p.String()))
+	return g.cfg.Members.Members().IsMember(record.NodeID(p.String()))
 }
 
 // Run runs the receiver and the ticker until ctx ends.
@@ -221,29 +219,19 @@ func (g *Gossip) Run(ctx context.Context) error {
 // Handle handles one message.
 func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 	switch m := m.(type) {
-	case PublishRecord:
-		rec, err := g.publishRecord(ctx, m.Kind, m.Body)
-		m.Reply <- PublishResult{Record: rec, Err: err}
-	case PublishRecords:
-		recs, err := g.publishRecords(ctx, m.Kind, m.Bodies, m.With)
-		m.Reply <- PublishManyResult{Records: recs, Err: err}
-	case PublishEphemeral:
-		err := g.publishEphemeral(ctx, m.Kind, m.Body)
-		if m.Reply != nil {
-			m.Reply <- err
-		}
+	case Publish:
+		g.publish(ctx, m.Raw)
 	case SendSyncRequest:
 		g.sendSyncRequest(ctx, m)
-	case AddPeer:
-		m.Reply <- g.addPeer(ctx, m.Ticket, m.Role, m.Join)
-	case Approve:
-		m.Reply <- g.approve(ctx, m.Node, m.Role)
-	case SetRole:
-		m.Reply <- g.setRole(ctx, m.Node, m.Role)
-	case Revoke:
-		m.Reply <- g.revoke(ctx, m.Node, m.Reason)
+	case Dial:
+		g.dial(ctx, m.Ticket)
+	case GetTicket:
+		m.Reply <- g.ticket()
+	case GetScore:
+		sc, ok := g.scoreOf(m.Node)
+		m.Reply <- Score{Score: sc, Known: ok}
 	case claimed:
-		m.reply <- g.onClaim(ctx, m.claimant, m.token, m.addrs)
+		m.reply <- g.cfg.Invites.Claim(ctx, m.claimant, m.token, m.addrs)
 	case claimDone:
 		g.onClaimDone(ctx, m.inviter, m.err)
 	case Stats:

@@ -9,7 +9,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/credmesh/credmesh/internal/identity"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // Defaults.
@@ -27,8 +26,13 @@ var DefaultListen = []string{"/ip4/0.0.0.0/udp/7101/quic-v1", "/ip4/0.0.0.0/tcp/
 // Config configures the GossipActor.
 type Config struct {
 	Identity *identity.Identity
-	Store    *store.Store
+	Members  Membership
 	Sink     Sink
+	Self     Self
+	Peers    Directory
+	Invites  Invites
+	Events   Events
+	Counter  Counter
 	Log      *slog.Logger
 	Now      func() time.Time
 
@@ -73,10 +77,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Identity == nil:
 		return errors.New("gossip: no identity")
-	case c.Store == nil:
-		return errors.New("gossip: no store")
-	case c.Sink == nil:
-		return errors.New("gossip: no sink")
+	case c.Members == nil || c.Sink == nil || c.Self == nil || c.Peers == nil || c.Invites == nil || c.Events == nil || c.Counter == nil:
+		return errors.New("gossip: members, sink, self, peers, invites, events and counter are required")
 	}
 	return CheckSettings(c.Listen, c.Cluster, c.Heartbeat)
 }

@@ -34,7 +34,7 @@ func (g *Gossip) dialDue(ctx context.Context, now time.Time) {
 		return
 	}
 	g.lastDialScan = now
-	members := g.cfg.Store.Members()
+	members := g.cfg.Members.Members()
 	if members.IsRevoked(g.self) {
 		return // every member hangs up on it
 	}
@@ -136,30 +136,14 @@ func (g *Gossip) onFound(ctx context.Context, info peer.AddrInfo) {
 	g.dialNow(info.ID)
 }
 
-// knownAddrs collects every address the store knows for id: from its node
-// record, from where it connected, and from the ticket it was added with.
+// knownAddrs collects every address known for id: from its node record,
+// from where it connected, and from the ticket it was added with.
 func (g *Gossip) knownAddrs(ctx context.Context, id record.NodeID) []ma.Multiaddr {
 	var out []ma.Multiaddr
-	add := func(ss []string) {
-		for _, s := range ss {
-			if a, err := ma.NewMultiaddr(s); err == nil {
-				out = append(out, a)
-			}
+	for _, s := range g.cfg.Peers.KnownAddrs(ctx, id) {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			out = append(out, a)
 		}
-	}
-	if p, ok, err := g.cfg.Store.Peer(ctx, id); err == nil && ok {
-		add(p.Addrs)
-		add(p.SeenAddrs)
-	}
-	if ts, err := g.cfg.Store.TrustList(ctx); err == nil {
-		for _, t := range ts {
-			if t.NodeID == id {
-				add(t.Addrs)
-			}
-		}
-	}
-	if admits, err := g.cfg.Store.AdmitAddrs(ctx, id); err == nil {
-		add(admits)
 	}
 	return out
 }

@@ -13,31 +13,44 @@ import (
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
-// testNode is a GossipActor with a real host on loopback and a real store.
+// testNode is a GossipActor with a real host on loopback, a real store
+// and replica, wired as node wires them (wiring_test.go).
 type testNode struct {
 	g    *Gossip
 	ref  actor.Ref[Msg]
 	id   *identity.Identity
 	st   *store.Store
+	r    *replica.Replica
 	self record.NodeID
 	sink *recSink
 	stop func()
 }
 
+// recSink records what the node stored and was told, and publishes this
+// node's own records on gossip, as node does.
 type recSink struct {
 	mu    sync.Mutex
+	ref   actor.Ref[Msg]
 	recs  []*record.Record
 	pulls []record.NodeID
 	syncs []record.NodeID
 }
 
-func (s *recSink) Accepted(recs []*record.Record) {
+func (s *recSink) Stored(recs []*record.Record, src replica.Source) {
 	s.mu.Lock()
 	s.recs = append(s.recs, recs...)
 	s.mu.Unlock()
+	if src.Via == replica.Mine {
+		var raws [][]byte
+		for _, r := range recs {
+			raws = append(raws, r.Raw())
+		}
+		_ = s.ref.Cast(Publish{Raw: raws})
+	}
 }
 func (s *recSink) Pull(p record.NodeID) {
 	s.mu.Lock()
@@ -79,15 +92,18 @@ func startNode(t *testing.T, name string) *testNode {
 		t.Fatal(err)
 	}
 	n := &testNode{id: id, st: st, self: record.NodeID(id.NodeID.String()), sink: &recSink{}}
-	if err := st.LoadMembers(context.Background(), n.self); err != nil {
+	n.r = replica.New(replica.Config{Store: st, Identity: id, Hostname: name, Notify: n.sink})
+	if err := n.r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	n.g = New(Config{Identity: id, Store: st, Sink: n.sink, Log: slog.New(slog.DiscardHandler),
+	n.g = New(Config{Identity: id, Members: n.r, Sink: testSink{n.r}, Self: n.r, Peers: testDirectory{n.r, st},
+		Invites: n.r, Events: n.sink, Counter: n.r, Log: slog.New(slog.DiscardHandler),
 		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Heartbeat: 200 * time.Millisecond, Hostname: name})
 	sup := actor.NewSupervisor(slog.New(slog.DiscardHandler))
 	if n.ref, err = actor.Spawn[Msg](sup, "gossip", n.g, 256); err != nil {
 		t.Fatal(err)
 	}
+	n.sink.ref = n.ref
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan struct{})
@@ -112,15 +128,34 @@ func startNode(t *testing.T, name string) *testNode {
 	return n
 }
 
-// addPeer gives a the ticket of b.
+// addPeer gives a the ticket of b: a trusts b (as a plain node) and
+// dials it.
 func addPeer(t *testing.T, a, b *testNode) {
 	t.Helper()
-	res, err := actor.Call(context.Background(), a.ref, func(r chan<- AddPeerResult) Msg {
-		return AddPeer{Ticket: b.g.Ticket(), Reply: r}
-	})
-	if err != nil || res.Err != nil {
-		t.Fatalf("add peer: %v %v", err, res.Err)
+	tk, err := actor.Call(context.Background(), b.ref, func(r chan<- identity.Ticket) Msg { return GetTicket{Reply: r} })
+	if err != nil {
+		t.Fatal(err)
 	}
+	var addrs []string
+	for _, ad := range tk.Addrs {
+		addrs = append(addrs, ad.String())
+	}
+	if _, err := a.r.AddTrust(context.Background(), store.Trusted{NodeID: b.self, Source: store.TrustTicket, Role: record.RoleNode, Addrs: addrs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ref.Cast(Dial{Ticket: tk}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publish has n sign and store a sysinfo record, which goes out on gossip.
+func publish(t *testing.T, n *testNode, load uint64) *record.Record {
+	t.Helper()
+	rec, err := n.r.Publish(context.Background(), record.KindSysinfo, record.Sysinfo{Load1: load}.Encode())
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	return rec
 }
 
 // waitFor polls cond (real hosts exchange real messages; there is
@@ -167,15 +202,10 @@ func TestGossipBetweenMembers(t *testing.T) {
 	addPeer(t, b, a)
 	waitFor(t, "both online", func() bool { return online(a, b.self) && online(b, a.self) })
 
-	res, err := actor.Call(context.Background(), a.ref, func(r chan<- PublishResult) Msg {
-		return PublishRecord{Kind: record.KindSysinfo, Body: record.Sysinfo{Load1: 42}.Encode(), Reply: r}
-	})
-	if err != nil || res.Err != nil {
-		t.Fatalf("publish: %v %v", err, res.Err)
-	}
-	waitFor(t, "b stores a's record", func() bool { return b.sink.has(res.Record.ID()) })
+	rec := publish(t, a, 42)
+	waitFor(t, "b stores a's record", func() bool { return b.sink.has(rec.ID()) })
 	got, ok, _ := b.st.Latest(context.Background(), record.KindSysinfo, string(a.self))
-	if !ok || got.ID != res.Record.ID() {
+	if !ok || got.ID != rec.ID() {
 		t.Fatal("b's latest sysinfo of a is not the published one")
 	}
 
@@ -188,7 +218,7 @@ func TestStrangerIsKeptOut(t *testing.T) {
 	a, s := startNode(t, "a"), startNode(t, "stranger")
 	addPeer(t, s, a) // the stranger trusts a; a never adds it
 	waitFor(t, "a lists the stranger as pending", func() bool {
-		p, ok, _ := a.st.Peer(context.Background(), s.self)
+		p, ok, _ := a.r.Peer(context.Background(), s.self)
 		return ok && p.Pending() && p.Hostname == "stranger"
 	})
 	sp, _ := peer.Decode(string(s.self))
@@ -197,14 +227,9 @@ func TestStrangerIsKeptOut(t *testing.T) {
 		return ok && sc <= graylistThreshold
 	})
 	// Records the stranger publishes never reach a.
-	res, err := actor.Call(context.Background(), s.ref, func(r chan<- PublishResult) Msg {
-		return PublishRecord{Kind: record.KindSysinfo, Body: record.Sysinfo{Load1: 7}.Encode(), Reply: r}
-	})
-	if err != nil || res.Err != nil {
-		t.Fatalf("publish: %v %v", err, res.Err)
-	}
+	rec := publish(t, s, 7)
 	// Give ten heartbeats' time for anything to leak through.
-	never(t, 2*time.Second, "a stores a stranger's record", func() bool { return a.sink.has(res.Record.ID()) })
+	never(t, 2*time.Second, "a stores a stranger's record", func() bool { return a.sink.has(rec.ID()) })
 	if online(a, s.self) {
 		t.Fatal("a lists the stranger as online")
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // liveness is what the actor knows of one member's heartbeats.
@@ -25,7 +24,7 @@ type liveness struct {
 // with the square root of the cluster, not linearly (Consul scales its
 // anti-entropy the same way).
 func (g *Gossip) heartbeatInterval() time.Duration {
-	return scaledInterval(g.cfg.Heartbeat, g.cfg.Store.Members().Len())
+	return scaledInterval(g.cfg.Heartbeat, g.cfg.Members.Members().Len())
 }
 
 func scaledInterval(base time.Duration, members int) time.Duration {
@@ -54,7 +53,7 @@ func (g *Gossip) onTick(ctx context.Context) {
 // gossip or anti-entropy): the hello makes both sides pull from each
 // other, so the newcomer gets what it could not receive before.
 func (g *Gossip) membershipChanged(ctx context.Context) {
-	m := g.cfg.Store.Members()
+	m := g.cfg.Members.Members()
 	prev := g.lastMembers
 	g.lastMembers = m
 	if prev == m {
@@ -81,10 +80,10 @@ func (g *Gossip) membershipChanged(ctx context.Context) {
 }
 
 func (g *Gossip) sendHeartbeat(ctx context.Context) {
-	if g.cfg.Store.Members().IsRevoked(g.self) {
+	if g.cfg.Members.Members().IsRevoked(g.self) {
 		return // nobody listens
 	}
-	latest, err := g.cfg.Store.LatestSeq(ctx, g.self)
+	latest, err := g.cfg.Peers.LatestSeq(ctx, g.self)
 	if err != nil {
 		g.log.Warn("heartbeat: read latest sequence", "err", err)
 		return
@@ -99,7 +98,7 @@ func (g *Gossip) sendHeartbeat(ctx context.Context) {
 // another way (a hello). A heartbeat showing records this node lacks asks
 // for anti-entropy with the sender.
 func (g *Gossip) onHeard(ctx context.Context, id record.NodeID, hb *record.Heartbeat) {
-	if id == g.self || !g.cfg.Store.Members().IsMember(id) {
+	if id == g.self || !g.cfg.Members.Members().IsMember(id) {
 		return
 	}
 	l := g.live[id]
@@ -117,10 +116,10 @@ func (g *Gossip) onHeard(ctx context.Context, id record.NodeID, hb *record.Heart
 		g.saveLiveness(ctx, id, l)
 	}
 	if hb != nil {
-		have, err := g.cfg.Store.LatestSeq(ctx, id)
+		have, err := g.cfg.Peers.LatestSeq(ctx, id)
 		if err == nil && hb.LatestSeq > have {
 			g.log.Debug("member has records we lack", "node", id, "their_seq", hb.LatestSeq, "have", have)
-			g.cfg.Sink.Pull(id)
+			g.cfg.Events.Pull(id)
 		}
 	}
 }
@@ -149,7 +148,7 @@ func (g *Gossip) checkLiveness(ctx context.Context, now time.Time) {
 }
 
 func (g *Gossip) saveLiveness(ctx context.Context, id record.NodeID, l *liveness) {
-	err := g.cfg.Store.SetLiveness(ctx, g.now(), []store.Liveness{{NodeID: id, LastSeen: l.lastHeard, Online: l.online}})
+	err := g.cfg.Peers.SaveLiveness(ctx, []Liveness{{NodeID: id, LastSeen: l.lastHeard, Online: l.online}})
 	if err != nil && ctx.Err() == nil {
 		g.log.Warn("save liveness", "err", err)
 	}
@@ -158,15 +157,15 @@ func (g *Gossip) saveLiveness(ctx context.Context, id record.NodeID, l *liveness
 
 // flushLiveness saves last-seen times (all of them when final).
 func (g *Gossip) flushLiveness(ctx context.Context, final bool) {
-	var ls []store.Liveness
+	var ls []Liveness
 	for id, l := range g.live {
 		if l.dirty || final {
-			ls = append(ls, store.Liveness{NodeID: id, LastSeen: l.lastHeard, Online: l.online && !final})
+			ls = append(ls, Liveness{NodeID: id, LastSeen: l.lastHeard, Online: l.online && !final})
 			l.dirty = false
 		}
 	}
 	g.lastFlush = g.now()
-	if err := g.cfg.Store.SetLiveness(ctx, g.now(), ls); err != nil && ctx.Err() == nil {
+	if err := g.cfg.Peers.SaveLiveness(ctx, ls); err != nil && ctx.Err() == nil {
 		g.log.Warn("save liveness", "err", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -16,7 +15,6 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // helloProtocol is the introduction exchanged on every new connection:
@@ -32,7 +30,7 @@ const helloTimeout = 10 * time.Second
 // onConnected starts the hello exchange on connections this node dialled
 // (the other side answers in handleHello).
 func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
-	if g.cfg.Store.Members().IsRevoked(record.NodeID(p.String())) {
+	if g.cfg.Members.Members().IsRevoked(record.NodeID(p.String())) {
 		g.onRevokedConnected(ctx, p)
 		return
 	}
@@ -123,53 +121,48 @@ func (g *Gossip) handleHello(s network.Stream) {
 }
 
 func (g *Gossip) writeHello(ctx context.Context, w io.Writer) error {
-	cur, ok, err := g.cfg.Store.Latest(ctx, record.KindNode, string(g.self))
+	raw, err := g.cfg.Self.NodeRecord(ctx)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return errors.New("no node record of our own yet")
-	}
-	return writeFrame(w, cur.Raw)
+	return writeFrame(w, raw)
 }
 
 // processHello checks that the record is the connecting peer's own node
-// record and then either applies it (a member) or notes the peer as
-// pending.
+// record and hands it to the sink, which applies it (a member) or notes
+// the peer as pending.
 func (g *Gossip) processHello(ctx context.Context, p peer.ID, raw []byte, conn network.Conn) error {
 	remote := conn.RemoteMultiaddr().String()
-	src := "hello from " + p.String()
+	id := record.NodeID(p.String())
+	refuse := func(env *record.Envelope, reason record.Reason, detail string) {
+		g.cfg.Sink.Refused(ctx, Refusal{Env: env, Reason: reason, Detail: detail, Channel: ViaHello, From: id})
+	}
 	env, err := record.Open(raw)
 	if err != nil {
-		g.auditReject(ctx, store.Rejection{Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
+		refuse(nil, record.ReasonOf(err), err.Error())
 		return err
 	}
-	id := record.NodeID(p.String())
 	if env.Kind != record.KindNode || env.AuthorID() != id {
 		err := fmt.Errorf("hello carries a %s record by %s", env.Kind, env.AuthorID().Short())
-		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: env.AuthorID(), Reason: record.ReasonNotAllowed, Detail: err.Error(), From: src})
+		refuse(env, record.ReasonNotAllowed, err.Error())
 		return err
 	}
 	body, err := record.DecodeNode(env.Body)
 	if err != nil {
-		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: id, Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
+		refuse(env, record.ReasonOf(err), err.Error())
 		return err
 	}
-	members := g.cfg.Store.Members()
-	if members.IsRevoked(id) {
-		return errors.New("revoked")
-	}
-	if err := g.cfg.Store.NotePeer(ctx, g.now(), id, body, remote, sourceOf(remote)); err != nil {
+	member, err := g.cfg.Sink.Hello(ctx, env, body, remote, sourceOf(remote))
+	if err != nil {
 		return err
 	}
-	if !members.IsMember(id) {
+	if !member {
 		g.log.Debug("pending node connected", "node", id, "hostname", body.Hostname, "addr", remote)
 		return nil
 	}
 	g.restarted(p, body.StartedAt, conn)
-	g.apply(ctx, []*record.Envelope{env}, src)
 	_ = g.ref.Cast(heard{id: id})
-	g.cfg.Sink.Pull(id)
+	g.cfg.Events.Pull(id)
 	return nil
 }
 

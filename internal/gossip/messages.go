@@ -7,88 +7,39 @@ import (
 
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // Msg is the GossipActor's message type.
 type Msg interface{ gossipMsg() }
 
-// PublishRecord signs body as a record of Kind, stores it and publishes
-// it. The reply carries the stored record or the error.
-type PublishRecord struct {
-	Kind  record.Kind
-	Body  []byte
-	Reply chan<- PublishResult
+// Publish publishes records this node stored (raw envelopes) on the
+// topic. A publish that fails is logged: anti-entropy delivers them.
+type Publish struct {
+	Raw [][]byte
 }
 
-// PublishRecords signs several records of Kind, stores them in one
-// transaction (all or none) and publishes them.
-type PublishRecords struct {
-	Kind   record.Kind
-	Bodies [][]byte
-	With   store.With // audit events and own copy, in the same transaction
-	Reply  chan<- PublishManyResult
-}
-
-// PublishManyResult answers PublishRecords.
-type PublishManyResult struct {
-	Records []*record.Record
-	Err     error
-}
-
-// PublishResult answers PublishRecord.
-type PublishResult struct {
-	Record *record.Record
-	Err    error
-}
-
-// PublishEphemeral signs and publishes a message that is not stored
-// (a sync request). Reply may be nil.
-type PublishEphemeral struct {
-	Kind  record.Kind
-	Body  []byte
-	Reply chan<- error
-}
-
-// AddPeer trusts the node a ticket names and dials it. With Join (a
-// ticket or invite given to run, or any invite) this node joins the
-// ticket's cluster: the node is trusted as an admin and nothing is
-// published. Otherwise it is trusted with Role and, when this node is an
-// admin, admitted for the mesh (an admit record).
-type AddPeer struct {
+// Dial has the node a ticket names dialled now, whatever its backoff,
+// with the ticket's addresses remembered; with an invite ticket, the
+// invite is presented once connected. It trusts nothing by itself.
+type Dial struct {
 	Ticket identity.Ticket
-	Role   record.Role
-	Join   bool
-	Reply  chan<- AddPeerResult
 }
 
-// AddPeerResult answers AddPeer.
-type AddPeerResult struct {
-	NodeID   record.NodeID
-	Added    bool // false when it was already trusted
-	Admitted bool // an admit was published
-	Err      error
+// GetTicket asks for this node's ticket with the addresses it listens on.
+type GetTicket struct {
+	Reply chan<- identity.Ticket
 }
 
-// Approve trusts a pending node with Role and publishes an admit for it.
-type Approve struct {
+// GetScore asks for a node's last GossipSub score.
+type GetScore struct {
 	Node  record.NodeID
-	Role  record.Role
-	Reply chan<- error
+	Reply chan<- Score
 }
 
-// SetRole promotes (RoleAdmin) or demotes (RoleNode) a member.
-type SetRole struct {
-	Node  record.NodeID
-	Role  record.Role
-	Reply chan<- error
-}
-
-// Revoke publishes a revoke record for Node: sticky, it beats every admit.
-type Revoke struct {
-	Node   record.NodeID
-	Reason string
-	Reply  chan<- error
+// Score answers GetScore; Known is false when the node has no score.
+type Score struct {
+	Score float64
+	Known bool
 }
 
 // Stats asks for traffic and liveness numbers.
@@ -135,20 +86,17 @@ type (
 	}
 )
 
-func (PublishRecord) gossipMsg()    {}
-func (PublishRecords) gossipMsg()   {}
-func (PublishEphemeral) gossipMsg() {}
-func (AddPeer) gossipMsg()          {}
-func (Stats) gossipMsg()            {}
-func (tick) gossipMsg()             {}
-func (heard) gossipMsg()            {}
-func (left) gossipMsg()             {}
-func (connected) gossipMsg()        {}
-func (disconnected) gossipMsg()     {}
-func (dialDone) gossipMsg()         {}
-func (found) gossipMsg()            {}
-func (Approve) gossipMsg()          {}
-func (Revoke) gossipMsg()           {}
-func (SetRole) gossipMsg()          {}
-func (claimed) gossipMsg()          {}
-func (claimDone) gossipMsg()        {}
+func (Publish) gossipMsg()      {}
+func (Dial) gossipMsg()         {}
+func (GetTicket) gossipMsg()    {}
+func (GetScore) gossipMsg()     {}
+func (Stats) gossipMsg()        {}
+func (tick) gossipMsg()         {}
+func (heard) gossipMsg()        {}
+func (left) gossipMsg()         {}
+func (connected) gossipMsg()    {}
+func (disconnected) gossipMsg() {}
+func (dialDone) gossipMsg()     {}
+func (found) gossipMsg()        {}
+func (claimed) gossipMsg()      {}
+func (claimDone) gossipMsg()    {}

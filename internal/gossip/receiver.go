@@ -2,56 +2,39 @@ package gossip
 
 import (
 	"context"
-	"errors"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // validate is the topic validator: it runs inline for every message,
 // before it is forwarded. Malformed, forged, oversized or mis-dated input
 // is rejected (which lowers the forwarding peer's score); a well-formed
 // message from someone who is not a member (or not yet, here) is ignored.
-// Records are applied to the store by the receiver, which runs the
-// stateful rules again.
+// The sink runs the acceptance rules (and audits a refusal); records are
+// applied by the receiver, which has the sink run them again in order.
 func (g *Gossip) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 	if from == g.h.ID() {
 		return pubsub.ValidationAccept
 	}
-	src := "gossip from " + from.String()
+	src := record.NodeID(from.String())
 	env, err := record.Open(m.Data)
 	if err != nil {
-		g.auditReject(ctx, store.Rejection{Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
+		g.cfg.Sink.Refused(ctx, Refusal{Reason: record.ReasonOf(err), Detail: err.Error(), Channel: ViaTopic, From: src})
 		return pubsub.ValidationReject
 	}
-	members := g.cfg.Store.Members()
-	body, err := record.Check(env, members, g.now())
-	if err != nil && g.cfg.Store.CounterRevokeCounts(ctx, env, g.now(), err) {
-		// A crossed revocation: its author is revoked here, but the revoke
-		// counts in its own view (the store keeps it).
-		body, err = record.DecodeBody(env)
-	}
+	rec, err := g.cfg.Sink.Check(ctx, env, src)
 	if err != nil {
-		g.auditReject(ctx, store.Rejection{Kind: env.Kind, Author: env.AuthorID(), ID: env.ID().String(),
-			Reason: record.ReasonOf(err), Detail: err.Error(), From: src})
 		switch record.ReasonOf(err) {
 		case record.ReasonNotMember, record.ReasonRevoked:
 			return pubsub.ValidationIgnore
 		}
 		return pubsub.ValidationReject
 	}
-	m.ValidatorData = &record.Record{Envelope: env, Body: body}
+	m.ValidatorData = rec
 	return pubsub.ValidationAccept
-}
-
-func (g *Gossip) auditReject(ctx context.Context, r store.Rejection) {
-	if err := g.cfg.Store.AuditRejection(ctx, g.now(), r); err != nil && !errors.Is(err, context.Canceled) {
-		g.log.Warn("audit rejection failed", "err", err)
-	}
-	g.log.Debug("rejected message", "reason", r.Reason, "from", r.From, "author", r.Author)
 }
 
 // inspectRPC sees every RPC before pubsub does anything with it, and
@@ -64,14 +47,14 @@ func (g *Gossip) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
 		return nil
 	}
 	if !g.isMember(from) {
-		g.cfg.Store.CountDrops("not a member", n)
+		g.cfg.Counter.CountDrops("not a member", n)
 		return nil
 	}
 	g.scoresMu.Lock()
 	sc, ok := g.scores[from]
 	g.scoresMu.Unlock()
 	if ok && sc < graylistThreshold {
-		g.cfg.Store.CountDrops("graylisted peer", n)
+		g.cfg.Counter.CountDrops("graylisted peer", n)
 	}
 	return nil
 }
@@ -120,7 +103,7 @@ func (g *Gossip) receive(ctx context.Context) error {
 			}
 		}
 		if len(envs) > 0 {
-			g.apply(ctx, envs, "gossip")
+			g.cfg.Sink.Received(ctx, envs, ViaTopic, "")
 		}
 	}
 	err := <-pumpErr
@@ -146,28 +129,8 @@ func (g *Gossip) dispatch(m *pubsub.Message, envs []*record.Envelope) []*record.
 		_ = g.ref.Cast(left{id: rec.AuthorID()})
 	case record.SyncRequest:
 		if b.TargetID() == g.self {
-			g.cfg.Sink.SyncRequested(rec.AuthorID())
+			g.cfg.Events.SyncRequested(rec.AuthorID())
 		}
 	}
 	return envs
-}
-
-// apply stores records and hands the accepted ones to the sink.
-func (g *Gossip) apply(ctx context.Context, envs []*record.Envelope, from string) {
-	outs, err := g.cfg.Store.Apply(ctx, g.now(), envs, from)
-	if err != nil {
-		if ctx.Err() == nil {
-			g.log.Warn("storing received records failed; anti-entropy will retry", "err", err)
-		}
-		return
-	}
-	var accepted []*record.Record
-	for _, o := range outs {
-		if o.Accepted() {
-			accepted = append(accepted, o.Record)
-		}
-	}
-	if len(accepted) > 0 {
-		g.cfg.Sink.Accepted(accepted)
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // revokedProtocol tells a revoked node why it is refused: the member it
@@ -35,8 +34,8 @@ func (g *Gossip) onRevokedConnected(ctx context.Context, p peer.ID) {
 		return
 	}
 	g.noticed[p] = g.now()
-	rev, _ := g.cfg.Store.Members().Revocation(id)
-	raws, err := g.cfg.Store.RawByIDs(ctx, rev.Records)
+	rev, _ := g.cfg.Members.Members().Revocation(id)
+	raws, err := g.cfg.Peers.Records(ctx, rev.Records)
 	if err != nil || len(raws) == 0 {
 		_ = g.h.Network().ClosePeer(p)
 		return
@@ -76,7 +75,7 @@ func (g *Gossip) handleRevoked(s network.Stream) {
 	_ = s.SetDeadline(time.Now().Add(helloTimeout))
 	ctx, cancel := context.WithTimeout(context.Background(), helloTimeout)
 	defer cancel()
-	src := "revocation notice from " + s.Conn().RemotePeer().String()
+	from := record.NodeID(s.Conn().RemotePeer().String())
 	r := bufio.NewReader(s)
 	var envs []*record.Envelope
 	for range maxNoticeRecords {
@@ -86,12 +85,12 @@ func (g *Gossip) handleRevoked(s network.Stream) {
 		}
 		env, err := record.Open(raw)
 		if err != nil || env.Kind != record.KindRevoke {
-			g.auditReject(ctx, store.Rejection{Reason: record.ReasonOf(err), Detail: "revocation notice: not a revoke record", From: src})
+			g.cfg.Sink.Refused(ctx, Refusal{Reason: record.ReasonOf(err), Detail: "revocation notice: not a revoke record", Channel: ViaNotice, From: from})
 			return
 		}
 		envs = append(envs, env)
 	}
 	if len(envs) > 0 {
-		g.apply(ctx, envs, src)
+		g.cfg.Sink.Received(ctx, envs, ViaNotice, from)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // syncReqProtocol carries a sync request straight to its target, which
@@ -66,7 +65,7 @@ func (g *Gossip) sendSyncRequest(ctx context.Context, m SendSyncRequest) {
 		return
 	}
 	body := record.SyncRequest{Target: key}.Encode()
-	e, err := record.Seal(g.cfg.Identity.NodeKey(), record.KindSyncReq, g.cfg.Store.NextSeq(g.now()), g.now(), body)
+	e, err := record.Seal(g.cfg.Identity.NodeKey(), record.KindSyncReq, g.cfg.Self.NextSeq(), g.now(), body)
 	if err != nil {
 		m.Reply <- err
 		return
@@ -110,10 +109,9 @@ func (g *Gossip) handleSyncRequest(s network.Stream) {
 	ctx, cancel := context.WithTimeout(context.Background(), syncReqTimeout)
 	defer cancel()
 	from := s.Conn().RemotePeer()
-	src := "sync request from " + from.String()
-	refuse := func(r store.Rejection) {
-		r.From = src
-		g.auditReject(ctx, r)
+	refuse := func(r Refusal) {
+		r.Channel, r.From = ViaSyncRequest, record.NodeID(from.String())
+		g.cfg.Sink.Refused(ctx, r)
 		_, _ = s.Write([]byte{syncReqRefused})
 	}
 	raw, err := readFrame(bufio.NewReader(s), record.MaxEnvelope)
@@ -123,22 +121,22 @@ func (g *Gossip) handleSyncRequest(s network.Stream) {
 	}
 	env, err := record.Open(raw)
 	if err != nil {
-		refuse(store.Rejection{Reason: record.ReasonOf(err), Detail: err.Error()})
+		refuse(Refusal{Reason: record.ReasonOf(err), Detail: err.Error()})
 		return
 	}
-	body, err := record.Check(env, g.cfg.Store.Members(), g.now())
+	body, err := record.Check(env, g.cfg.Members.Members(), g.now())
 	if err != nil {
-		refuse(store.Rejection{Kind: env.Kind, Author: env.AuthorID(), ID: env.ID().String(), Reason: record.ReasonOf(err), Detail: err.Error()})
+		refuse(Refusal{Env: env, Reason: record.ReasonOf(err), Detail: err.Error()})
 		return
 	}
 	req, ok := body.(record.SyncRequest)
 	if !ok || req.TargetID() != g.self || env.AuthorID() != record.NodeID(from.String()) {
-		refuse(store.Rejection{Kind: env.Kind, Author: env.AuthorID(), ID: env.ID().String(), Reason: record.ReasonMalformed,
+		refuse(Refusal{Env: env, Reason: record.ReasonMalformed,
 			Detail: "sync request stream: not a sync request for this node from the peer that sent it"})
 		return
 	}
 	if _, err := s.Write([]byte{syncReqTaken}); err != nil {
 		g.log.Debug("sync request ack failed", "peer", from, "err", err)
 	}
-	g.cfg.Sink.SyncRequested(env.AuthorID())
+	g.cfg.Events.SyncRequested(env.AuthorID())
 }

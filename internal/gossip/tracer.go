@@ -8,16 +8,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/store"
 )
 
 // tracer counts what pubsub drops before the validator sees it:
 // duplicates (a replay within pubsub's seen window) are counted as such.
-type tracer struct{ st *store.Store }
+type tracer struct{ c Counter }
 
 var _ pubsub.RawTracer = tracer{}
 
-func (t tracer) DuplicateMessage(*pubsub.Message) { t.st.CountRejection(record.ReasonDuplicate) }
+func (t tracer) DuplicateMessage(*pubsub.Message) { t.c.CountRejection(record.ReasonDuplicate) }
 
 // RejectMessage counts messages pubsub drops on its own before the
 // validator runs (a full validation queue, throttling, a blacklisted
@@ -28,12 +27,12 @@ func (t tracer) RejectMessage(_ *pubsub.Message, reason string) {
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectInvalidSignature, pubsub.RejectSelfOrigin:
 		return
 	}
-	t.st.CountDrops(reason, 1)
+	t.c.CountDrops(reason, 1)
 }
 
 // ThrottlePeer counts an RPC whose messages pubsub ignored because the
 // peer's score is below the publish threshold.
-func (t tracer) ThrottlePeer(peer.ID) { t.st.CountDrops("throttled peer", 1) }
+func (t tracer) ThrottlePeer(peer.ID) { t.c.CountDrops("throttled peer", 1) }
 
 func (tracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (tracer) OnClosedOutboundStream(peer.ID)                       {}

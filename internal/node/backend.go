@@ -3,20 +3,21 @@ package node
 import (
 	"context"
 
+	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/credwriter"
+	"github.com/credmesh/credmesh/internal/gossip"
+	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/version"
-	"github.com/credmesh/credmesh/internal/web"
 )
 
-var _ web.Backend = (*Node)(nil)
-
-// Status implements web.Backend.
+// Status implements web.Node: what this node and its actors report.
 func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	events, err := n.store.CountEvents(ctx)
 	if err != nil {
 		return api.Status{}, err
 	}
-	peers, err := n.store.Peers(ctx)
+	peers, err := n.replica.Peers(ctx)
 	if err != nil {
 		return api.Status{}, err
 	}
@@ -43,11 +44,11 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	for k, v := range records {
 		c.Records[k.String()] = v
 	}
-	for r, v := range n.store.RejectCounts() {
+	for r, v := range n.replica.RejectCounts() {
 		c.Rejects[string(r)] = int(v)
 	}
 	c.Dropped = map[string]int{}
-	for r, v := range n.store.DropCounts() {
+	for r, v := range n.replica.DropCounts() {
 		c.Dropped[r] = int(v)
 	}
 	gs, err := n.GossipStats(ctx)
@@ -55,12 +56,19 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	now := n.cfg.Now()
-	cs := n.creds.Status()
+	cw, err := n.credRef()
+	if err != nil {
+		return api.Status{}, err
+	}
+	cs, err := actor.Call(ctx, cw, func(reply chan<- credwriter.State) credwriter.Msg { return credwriter.GetState{Reply: reply} })
+	if err != nil {
+		return api.Status{}, err
+	}
 	creds := api.Credentials{State: "ok", Reason: cs.Reason, Dir: cs.Dir, Written: cs.Written, Failing: cs.Failing}
 	if !cs.OK {
 		creds.State = "degraded"
 	}
-	m := n.store.Members()
+	m := n.replica.Members()
 	role := m.Role(n.self).String()
 	var revoked *api.Revocation
 	if r, ok := m.Revocation(n.self); ok {
@@ -88,8 +96,35 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	}, nil
 }
 
-// Ticket implements web.Backend: this node's ID and the addresses it
+// Ticket implements web.Node: this node's ID and the addresses it
 // listens on.
 func (n *Node) Ticket(ctx context.Context) (api.Ticket, error) {
-	return api.Ticket{NodeID: string(n.self), Ticket: n.gossip.Ticket().String()}, nil
+	t, err := mesh{n}.Ticket(ctx)
+	if err != nil {
+		return api.Ticket{}, err
+	}
+	return api.Ticket{NodeID: string(n.self), Ticket: t.String()}, nil
+}
+
+// PeerScore implements web.Node: the node's GossipSub score here.
+func (n *Node) PeerScore(ctx context.Context, node string) (float64, bool) {
+	g, err := n.gossipRef()
+	if err != nil {
+		return 0, false
+	}
+	s, err := actor.Call(ctx, g, func(reply chan<- gossip.Score) gossip.Msg {
+		return gossip.GetScore{Node: record.NodeID(node), Reply: reply}
+	})
+	return s.Score, err == nil && s.Known
+}
+
+// GossipStats returns the gossip actor's traffic and liveness numbers.
+func (n *Node) GossipStats(ctx context.Context) (gossip.StatsResult, error) {
+	g, err := n.gossipRef()
+	if err != nil {
+		return gossip.StatsResult{}, err
+	}
+	return actor.Call(ctx, g, func(reply chan<- gossip.StatsResult) gossip.Msg {
+		return gossip.Stats{Reply: reply}
+	})
 }

@@ -64,6 +64,13 @@ type Config struct {
 	PlainCredentials bool
 }
 
+// Defaults of the mesh settings, for flags.
+var (
+	DefaultListen    = gossip.DefaultListen
+	DefaultCluster   = gossip.DefaultCluster
+	DefaultHeartbeat = gossip.DefaultHeartbeat
+)
+
 // DefaultWeb is the web UI's default address.
 const DefaultWeb = "127.0.0.1:7100"
 

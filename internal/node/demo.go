@@ -96,7 +96,7 @@ func Demo(ctx context.Context, out io.Writer, log *slog.Logger) (err error) {
 		if err != nil {
 			return err
 		}
-		if _, err := nodes[0].AddPeer(ctx, t.Ticket, "node"); err != nil {
+		if _, err := nodes[0].cmds.AddPeer(ctx, t.Ticket, "node"); err != nil {
 			return err
 		}
 	}
@@ -170,11 +170,11 @@ func sampleSecret(ctx context.Context, nodes []*Node) error {
 	value := make([]byte, 12)
 	_, _ = rand.Read(value)
 	v := fmt.Sprintf("demo-%x", value)
-	_, err := nodes[0].SetSecret(ctx, api.SetSecret{Name: "demo-password", Targets: []string{"bravo"}, Value: []byte(v)})
+	_, err := nodes[0].cmds.SetSecret(ctx, api.SetSecret{Name: "demo-password", Targets: []string{"bravo"}, Value: []byte(v)})
 	if err != nil {
 		return fmt.Errorf("sample secret: %w", err)
 	}
-	if _, err := nodes[0].ShareSecret(ctx, "demo-password", []string{"charlie"}); err != nil {
+	if _, err := nodes[0].cmds.ShareSecret(ctx, "demo-password", []string{"charlie"}); err != nil {
 		return fmt.Errorf("share the sample secret: %w", err)
 	}
 	return nil

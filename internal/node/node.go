@@ -8,41 +8,42 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/antientropy"
+	"github.com/credmesh/credmesh/internal/command"
 	"github.com/credmesh/credmesh/internal/credwriter"
 	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/sysinfo"
 	"github.com/credmesh/credmesh/internal/version"
 	"github.com/credmesh/credmesh/internal/web"
 )
 
-// Node is one running credmesh node. Build it with Run.
+// Node is one running credmesh node: the composition root. It builds the
+// replica (the node's replicated state) and the operator's commands on
+// it, spawns every actor under one supervisor, and wires the small
+// interfaces each lower layer declares. Actors reach each other through
+// the supervisor's registry, by name. Build it with Run.
 type Node struct {
 	cfg      Config
 	log      *slog.Logger
 	id       *identity.Identity
 	self     record.NodeID
 	store    *store.Store
+	replica  *replica.Replica
+	cmds     *command.Commands
 	hostname string
 	started  time.Time
 
-	secretsMu sync.Mutex // serialises secret writes, so versions do not race
-
-	gossip    *gossip.Gossip
-	gossipRef actor.Ref[gossip.Msg]
-	aeRef     actor.Ref[antientropy.Msg]
-	creds     *credwriter.CredWriter
-	credRef   actor.Ref[credwriter.Msg]
-	metrics   *web.Metrics
-	web       *web.WebServer
-	guard     *web.Guard
+	reg     *actor.Registry
+	metrics *web.Metrics
+	web     *web.WebServer // its URL, for login links
+	guard   *web.Guard     // mints login codes
 }
 
 // Run runs a node until ctx ends (a graceful stop, nil) or an actor fails
@@ -87,15 +88,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Node)) (
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
-	self := record.NodeID(id.NodeID.String())
-	if err := st.LoadMembers(ctx, self); err != nil {
-		return err
-	}
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname, _ = os.Hostname()
 	}
-	n := &Node{cfg: cfg, log: log, id: id, self: self, store: st, hostname: hostname, started: cfg.Now()}
+	n := &Node{cfg: cfg, log: log, id: id, self: record.NodeID(id.NodeID.String()), store: st, hostname: hostname, started: cfg.Now()}
+	n.replica = replica.New(replica.Config{Store: st, Identity: id, Hostname: hostname, Notify: notifier{n},
+		Log: log.With("component", "replica"), Now: cfg.Now})
+	if err := n.replica.Load(ctx); err != nil {
+		return err
+	}
+	// Nobody has been heard from yet.
+	if err := st.MarkAllOffline(ctx); err != nil {
+		return err
+	}
+	n.cmds = command.New(command.Config{Mesh: mesh{n}, Creds: creds{n}, Replica: n.replica, Identity: id, Hostname: hostname,
+		Log: log.With("component", "command"), Now: cfg.Now})
 	n.metrics = web.NewMetrics(n)
 	return n.run(ctx, tickets, ready)
 }
@@ -114,6 +122,7 @@ func parseTickets(ss []string) ([]identity.Ticket, error) {
 
 func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func(*Node)) error {
 	sup := actor.NewSupervisor(n.log.With("component", "supervisor"))
+	n.reg = sup.Registry()
 	if err := n.spawn(sup); err != nil {
 		return err
 	}
@@ -139,11 +148,16 @@ func (n *Node) run(ctx context.Context, tickets []identity.Ticket, ready func(*N
 // anti-entropy on that host, the credential writer, sysinfo, and the
 // control socket last.
 func (n *Node) spawn(sup *actor.Supervisor) error {
-	var err error
-	n.gossip = gossip.New(gossip.Config{
+	r := n.replica
+	g := gossip.New(gossip.Config{
 		Identity:     n.id,
-		Store:        n.store,
-		Sink:         n,
+		Members:      r,
+		Sink:         gossipSink{r},
+		Self:         r,
+		Peers:        directory{r, n.store},
+		Invites:      r,
+		Events:       events{n},
+		Counter:      r,
 		Log:          n.log.With("component", "gossip"),
 		Now:          n.cfg.Now,
 		Listen:       n.cfg.Listen,
@@ -154,29 +168,31 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		AgentVersion: version.String(),
 		StartedAt:    n.started,
 	})
-	if n.gossipRef, err = actor.Spawn[gossip.Msg](sup, "gossip", n.gossip, 4096); err != nil {
+	if _, err := actor.Spawn[gossip.Msg](sup, "gossip", g, 4096); err != nil {
 		return err
 	}
 	ae := antientropy.New(antientropy.Config{
-		Host:     n.gossip.Host,
-		Store:    n.store,
-		Sink:     n,
+		Host:     g.Host, // anti-entropy serves its protocol on gossip's host
+		Replica:  pulls{r},
+		Records:  records{n.store, n.cfg.Now},
+		Cursors:  records{n.store, n.cfg.Now},
 		Log:      n.log.With("component", "antientropy"),
 		Now:      n.cfg.Now,
 		Interval: n.cfg.SyncInterval,
 	})
-	if n.aeRef, err = actor.Spawn[antientropy.Msg](sup, "antientropy", ae, 1024); err != nil {
+	if _, err := actor.Spawn[antientropy.Msg](sup, "antientropy", ae, 1024); err != nil {
 		return err
 	}
 	var runner credwriter.Runner
 	if n.cfg.PlainCredentials {
 		runner = credwriter.PlainFiles{}
 	}
-	n.creds = credwriter.New(credwriter.Config{
+	cw := credwriter.New(credwriter.Config{
 		Runner:        runner,
 		Store:         n.store,
+		Secrets:       r,
 		Identity:      n.id,
-		Publish:       n,
+		Publish:       r,
 		Log:           n.log.With("component", "credwriter"),
 		Now:           n.cfg.Now,
 		Dir:           n.cfg.CredsDir,
@@ -190,15 +206,15 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		},
 		OnFailed: func(string) { n.metrics.CredentialFailed() },
 	})
-	if n.credRef, err = actor.Spawn[credwriter.Msg](sup, "systemd", n.creds, 4096); err != nil {
+	if _, err := actor.Spawn[credwriter.Msg](sup, "systemd", cw, 4096); err != nil {
 		return err
 	}
-	si := sysinfo.New(sysinfo.Config{Publisher: n, Log: n.log.With("component", "sysinfo"), Now: n.cfg.Now})
-	if _, err = actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
+	si := sysinfo.New(sysinfo.Config{Publisher: r, Log: n.log.With("component", "sysinfo"), Now: n.cfg.Now})
+	if _, err := actor.Spawn[sysinfo.Msg](sup, "sysinfo", si, 16); err != nil {
 		return err
 	}
-	a := &web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Backend: n, Store: n.store, Log: n.log.With("component", "api"),
-		Login: n.LoginURL}
+	a := &web.API{Self: web.Self{ID: n.self, Hostname: n.hostname}, Node: n, Secrets: n.cmds, Trust: n.cmds, Mesh: n.cmds,
+		Replica: r, Store: n.store, Log: n.log.With("component", "api"), Login: n.LoginURL}
 	apiHandler := a.Handler()
 	if !n.cfg.NoWeb {
 		if err := n.spawnWeb(sup, a, apiHandler); err != nil {
@@ -210,7 +226,7 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		Handler: apiHandler,
 		Log:     n.log.With("component", "control"),
 	}
-	_, err = actor.Spawn[web.ControlMsg](sup, "control", control, 16)
+	_, err := actor.Spawn[web.ControlMsg](sup, "control", control, 16)
 	return err
 }
 
@@ -239,12 +255,16 @@ func (n *Node) spawnWeb(sup *actor.Supervisor, a *web.API, apiHandler http.Handl
 // write the ticket file, audit and log the start.
 func (n *Node) onReady(ctx context.Context, tickets []identity.Ticket) {
 	for _, t := range tickets {
-		if _, err := n.addPeer(ctx, t, record.RoleAdmin, true); err != nil && !errors.Is(err, gossip.ErrOwnTicket) {
+		if _, err := n.cmds.Join(ctx, t, record.RoleAdmin, true); err != nil && !errors.Is(err, replica.ErrOwnTicket) {
 			n.log.Warn("ticket given to run not added", "err", err)
 		}
 	}
 	if n.cfg.TicketFile != "" {
-		if err := os.WriteFile(n.cfg.TicketFile, []byte(n.gossip.Ticket().String()+"\n"), 0o644); err != nil {
+		t, err := n.Ticket(ctx)
+		if err == nil {
+			err = os.WriteFile(n.cfg.TicketFile, []byte(t.Ticket+"\n"), 0o644)
+		}
+		if err != nil {
 			n.log.Warn("write ticket file", "err", err)
 		}
 	}

@@ -2,31 +2,68 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/antientropy"
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/command"
 	"github.com/credmesh/credmesh/internal/credwriter"
 	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
-	"github.com/credmesh/credmesh/internal/sysinfo"
+	"github.com/credmesh/credmesh/internal/replica"
+	"github.com/credmesh/credmesh/internal/store"
 	"github.com/credmesh/credmesh/internal/web"
 )
 
-// The node is the glue between actors: it implements the sinks and
-// publishers the lower layers declare.
+// The node wires the interfaces the lower layers declare. Each adapter
+// below only forwards: to the replica, to the store, or to an actor found
+// in the registry by name.
 var (
-	_ gossip.Sink       = (*Node)(nil)
-	_ antientropy.Sink  = (*Node)(nil)
-	_ sysinfo.Publisher = (*Node)(nil)
+	_ replica.Notifier    = notifier{}
+	_ gossip.Sink         = gossipSink{}
+	_ gossip.Directory    = directory{}
+	_ gossip.Events       = events{}
+	_ antientropy.Replica = pulls{}
+	_ antientropy.Log     = records{}
+	_ antientropy.Cursors = records{}
+	_ command.Mesh        = mesh{}
+	_ command.Creds       = creds{}
+	_ web.Node            = (*Node)(nil)
 )
 
-// Accepted implements gossip.Sink and antientropy.Sink: records newly
-// stored, however they arrived.
-func (n *Node) Accepted(recs []*record.Record) {
+func (n *Node) gossipRef() (actor.Ref[gossip.Msg], error) {
+	return actor.Lookup[gossip.Msg](n.reg, "gossip")
+}
+
+func (n *Node) credRef() (actor.Ref[credwriter.Msg], error) {
+	return actor.Lookup[credwriter.Msg](n.reg, "systemd")
+}
+
+// notifier tells the actors about records the replica stored: this
+// node's own go out on gossip, a secret version for this node and any
+// membership change go to the credential writer.
+type notifier struct{ n *Node }
+
+func (w notifier) Stored(recs []*record.Record, src replica.Source) {
+	n := w.n
+	if src.Via == replica.Mine {
+		raws := make([][]byte, len(recs))
+		for i, r := range recs {
+			raws[i] = r.Raw()
+		}
+		err := errors.New("no gossip actor")
+		if g, lerr := n.gossipRef(); lerr == nil {
+			err = g.Cast(gossip.Publish{Raw: raws})
+		}
+		if err != nil {
+			n.log.Warn("publish not queued; anti-entropy will deliver", "err", err)
+		}
+	}
+	cw, err := n.credRef()
 	membership := false
 	for _, r := range recs {
 		n.log.Debug("record stored", "kind", r.Kind, "author", r.AuthorID(), "record", r.ID().Short())
@@ -34,7 +71,10 @@ func (n *Node) Accepted(recs []*record.Record) {
 		// However a version for this node arrived, the credential writer
 		// hears of it the same way.
 		if s, ok := r.Body.(record.Secret); ok && s.TargetID() == n.self {
-			if err := n.credRef.Cast(credwriter.SyncSecret{Name: s.Name, Version: s.Version}); err != nil {
+			if err == nil {
+				err = cw.Cast(credwriter.SyncSecret{Name: s.Name, Version: s.Version})
+			}
+			if err != nil {
 				n.log.Warn("credential writer not told; the next sync will catch up", "secret", s.Name, "err", err)
 			}
 		}
@@ -43,7 +83,10 @@ func (n *Node) Accepted(recs []*record.Record) {
 		// Who counts may have changed, and with it the current version of
 		// this node's secrets: the writer checks them all (it writes only
 		// what changed).
-		if err := n.credRef.Cast(credwriter.SyncAll{Reason: "membership changed"}); err != nil {
+		if err == nil {
+			err = cw.Cast(credwriter.SyncAll{Reason: "membership changed"})
+		}
+		if err != nil {
 			n.log.Warn("credential writer not told; the next sync will catch up", "err", err)
 		}
 	}
@@ -56,6 +99,190 @@ func (n *Node) Accepted(recs []*record.Record) {
 			n.metrics.ObserveDelivery(now.Sub(r.Time))
 		}
 	}
+}
+
+// gossipSink hands what gossip receives to the replica, naming where it
+// came from.
+type gossipSink struct{ r *replica.Replica }
+
+func source(ch gossip.Channel, from record.NodeID) replica.Source {
+	via := map[gossip.Channel]replica.Via{gossip.ViaTopic: replica.Gossip, gossip.ViaHello: replica.Hello,
+		gossip.ViaNotice: replica.Notice, gossip.ViaSyncRequest: replica.SyncRequest}[ch]
+	return replica.Source{Via: via, Peer: from}
+}
+
+func (s gossipSink) Check(ctx context.Context, env *record.Envelope, from record.NodeID) (*record.Record, error) {
+	return s.r.Check(ctx, env, source(gossip.ViaTopic, from))
+}
+
+func (s gossipSink) Received(ctx context.Context, envs []*record.Envelope, ch gossip.Channel, from record.NodeID) {
+	if _, err := s.r.Apply(ctx, envs, source(ch, from)); err != nil && ctx.Err() == nil {
+		s.r.Log().Warn("storing received records failed; anti-entropy will retry", "err", err)
+	}
+}
+
+func (s gossipSink) Hello(ctx context.Context, env *record.Envelope, n record.Node, remote, src string) (bool, error) {
+	return s.r.Hello(ctx, env, n, remote, src)
+}
+
+func (s gossipSink) Refused(ctx context.Context, rf gossip.Refusal) {
+	s.r.Refuse(ctx, rejection(rf.Env, rf.Reason, rf.Detail, source(rf.Channel, rf.From)))
+}
+
+func rejection(env *record.Envelope, reason record.Reason, detail string, src replica.Source) replica.Rejection {
+	r := replica.Rejection{Reason: reason, Detail: detail, From: src}
+	if env != nil {
+		r.Kind, r.Author, r.ID = env.Kind, env.AuthorID(), env.ID().String()
+	}
+	return r
+}
+
+// directory is what gossip reads and saves about other nodes.
+type directory struct {
+	r  *replica.Replica
+	st *store.Store
+}
+
+func (d directory) KnownAddrs(ctx context.Context, id record.NodeID) []string {
+	return d.r.KnownAddrs(ctx, id)
+}
+
+func (d directory) LatestSeq(ctx context.Context, id record.NodeID) (uint64, error) {
+	return d.st.LatestSeq(ctx, id)
+}
+
+func (d directory) SaveLiveness(ctx context.Context, ls []gossip.Liveness) error {
+	out := make([]store.Liveness, len(ls))
+	for i, l := range ls {
+		out[i] = store.Liveness(l)
+	}
+	return d.st.SetLiveness(ctx, d.r.Now(), out)
+}
+
+func (d directory) Records(ctx context.Context, ids []record.ID) ([][]byte, error) {
+	return d.st.RawByIDs(ctx, ids)
+}
+
+// events forwards what happened on the mesh: a pull to anti-entropy, a
+// sync request to the commands (which audit it and tell the writer).
+type events struct{ n *Node }
+
+// Pull asks anti-entropy to pull from peer. A revoked node pulls from
+// nobody (every member refuses it).
+func (e events) Pull(peer record.NodeID) {
+	if e.n.replica.Members().IsRevoked(e.n.self) {
+		return
+	}
+	ae, err := actor.Lookup[antientropy.Msg](e.n.reg, "antientropy")
+	if err == nil {
+		err = ae.Cast(antientropy.Pull{Peer: peer})
+	}
+	if err != nil {
+		e.n.log.Debug("pull not queued", "node", peer, "err", err)
+	}
+}
+
+func (e events) SyncRequested(from record.NodeID) { e.n.cmds.SyncRequested(from) }
+
+// pulls hands what anti-entropy pulls to the replica.
+type pulls struct{ r *replica.Replica }
+
+func (p pulls) Members() *record.Members { return p.r.Members() }
+
+func (p pulls) Pulled(ctx context.Context, envs []*record.Envelope, peer record.NodeID) (int, error) {
+	outs, err := p.r.Apply(ctx, envs, replica.Source{Via: replica.AntiEntropy, Peer: peer})
+	n := 0
+	for _, o := range outs {
+		if o.Accepted() {
+			n++
+		}
+	}
+	return n, err
+}
+
+func (p pulls) Refused(ctx context.Context, rf antientropy.Refusal) {
+	p.r.Refuse(ctx, rejection(rf.Env, rf.Reason, rf.Detail, replica.Source{Via: replica.AntiEntropy, Peer: rf.Peer}))
+}
+
+func (p pulls) SyncRefused(ctx context.Context, peer record.NodeID) { p.r.SyncRefused(ctx, peer) }
+
+// records is the store's record log and cursors, for anti-entropy.
+type records struct {
+	st  *store.Store
+	now func() time.Time
+}
+
+func (l records) IndexID(ctx context.Context) ([]byte, error) { return l.st.IndexID(ctx) }
+
+func (l records) Since(ctx context.Context, since uint64, limit int) (antientropy.Page, error) {
+	p, err := l.st.LogSince(ctx, since, limit)
+	return antientropy.Page(p), err
+}
+
+func (l records) Raw(ctx context.Context, ids []record.ID) ([][]byte, error) {
+	return l.st.RawByIDs(ctx, ids)
+}
+
+func (l records) Missing(ctx context.Context, ids []record.ID) ([]record.ID, error) {
+	return l.st.Missing(ctx, ids)
+}
+
+func (l records) Cursor(ctx context.Context, peer record.NodeID) ([]byte, uint64, error) {
+	return l.st.Cursor(ctx, peer)
+}
+
+func (l records) SetCursor(ctx context.Context, peer record.NodeID, indexID []byte, seq uint64) error {
+	return l.st.SetCursor(ctx, l.now(), peer, indexID, seq)
+}
+
+// mesh is what the commands need of the GossipActor.
+type mesh struct{ n *Node }
+
+func (m mesh) Ticket(ctx context.Context) (identity.Ticket, error) {
+	g, err := m.n.gossipRef()
+	if err != nil {
+		return identity.Ticket{}, err
+	}
+	return actor.Call(ctx, g, func(reply chan<- identity.Ticket) gossip.Msg { return gossip.GetTicket{Reply: reply} })
+}
+
+func (m mesh) Dial(t identity.Ticket) error {
+	g, err := m.n.gossipRef()
+	if err != nil {
+		return err
+	}
+	return g.Cast(gossip.Dial{Ticket: t})
+}
+
+func (m mesh) SyncRequest(ctx context.Context, target record.NodeID) error {
+	g, err := m.n.gossipRef()
+	if err != nil {
+		return err
+	}
+	err = actor.Call2(ctx, g, func(reply chan<- error) gossip.Msg {
+		return gossip.SendSyncRequest{Target: target, Reply: reply}
+	})
+	if errors.Is(err, gossip.ErrUndelivered) {
+		return undelivered{err}
+	}
+	return err
+}
+
+// undelivered is gossip's ErrUndelivered as the commands know it.
+type undelivered struct{ error }
+
+func (u undelivered) Is(target error) bool { return target == command.ErrUndelivered }
+func (u undelivered) Unwrap() error        { return u.error }
+
+// creds is what the commands need of the credential writer.
+type creds struct{ n *Node }
+
+func (c creds) SyncAll(force bool, reason string) error {
+	cw, err := c.n.credRef()
+	if err != nil {
+		return err
+	}
+	return cw.Cast(credwriter.SyncAll{Force: force, Reason: reason})
 }
 
 // LoginURL returns a one-time login URL for the web UI, valid for ttl
@@ -79,144 +306,11 @@ func (n *Node) WebURL() string {
 	return n.web.URL()
 }
 
-// Pull implements gossip.Sink: ask anti-entropy to pull from peer. A
-// revoked node pulls from nobody (every member refuses it).
-func (n *Node) Pull(peer record.NodeID) {
-	if n.store.Members().IsRevoked(n.self) {
-		return
-	}
-	if err := n.aeRef.Cast(antientropy.Pull{Peer: peer}); err != nil {
-		n.log.Debug("pull not queued", "node", peer, "err", err)
-	}
-}
-
-// SyncRequested implements gossip.Sink: a member asked this node to
-// rewrite its credentials.
-func (n *Node) SyncRequested(from record.NodeID) {
-	n.log.Info("credential sync requested", "by", from)
-	n.audit(context.Background(), EventSyncReceived, "sync requested by "+string(from), map[string]any{"from": from})
-	if err := n.credRef.Cast(credwriter.SyncAll{Force: true, Reason: "requested by " + string(from)}); err != nil {
-		n.log.Warn("sync request not queued", "err", err)
-	}
-}
-
-// PublishReceipts implements credwriter.Publisher. A receipt that would
-// not decode is dropped (and logged) rather than failing the batch.
-func (n *Node) PublishReceipts(ctx context.Context, bodies [][]byte) error {
-	good := bodies[:0:0]
-	for _, b := range bodies {
-		if _, err := record.DecodeReceipt(b); err != nil {
-			n.log.Error("a receipt this node made does not decode; dropped", "err", err)
-			continue
-		}
-		good = append(good, b)
-	}
-	if bodies = good; len(bodies) == 0 {
-		return nil
-	}
-	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishManyResult) gossip.Msg {
-		return gossip.PublishRecords{Kind: record.KindReceipt, Bodies: bodies, Reply: reply}
-	})
-	if err != nil {
-		return err
-	}
-	return res.Err
-}
-
-// Audit event types of sync requests.
-const (
-	EventSyncRequested = "sync.requested"
-	EventSyncReceived  = "sync.received"
-)
-
-// Sync implements web.Backend: rewrite this node's credentials now, or ask
-// node to rewrite its own (a signed sync request that only it acts on).
-func (n *Node) Sync(ctx context.Context, node string) (api.SyncResult, error) {
-	target := n.self
-	if node != "" {
-		peers, err := n.store.Peers(ctx)
-		if err != nil {
-			return api.SyncResult{}, err
-		}
-		if target, err = web.Resolve(peers, web.Self{ID: n.self, Hostname: n.hostname}, node); err != nil {
-			return api.SyncResult{}, err
-		}
-	}
-	if target == n.self {
-		n.audit(ctx, EventSyncRequested, "credential sync of this node", map[string]any{"target": target})
-		if err := n.credRef.Cast(credwriter.SyncAll{Force: true, Reason: "credmesh sync"}); err != nil {
-			return api.SyncResult{}, err
-		}
-		return api.SyncResult{Target: string(target), Local: true}, nil
-	}
-	if !n.store.Members().IsMember(target) {
-		return api.SyncResult{}, fmt.Errorf("%w: %s is not a member", api.ErrInvalid, target)
-	}
-	if err := n.sendSyncRequest(ctx, target); err != nil {
-		return api.SyncResult{}, err
-	}
-	n.audit(ctx, EventSyncRequested, "credential sync requested of "+string(target), map[string]any{"target": target})
-	return api.SyncResult{Target: string(target)}, nil
-}
-
-// PublishSysinfo implements sysinfo.Publisher. A revoked node publishes
-// nothing: its records count nowhere.
-func (n *Node) PublishSysinfo(ctx context.Context, body []byte) error {
-	if n.store.Members().IsRevoked(n.self) {
-		return nil
-	}
-	_, err := n.Publish(ctx, record.KindSysinfo, body)
-	return err
-}
-
-// AddPeer implements web.Backend: trust the node a ticket names with a
-// role (and admit it, on an admin).
-func (n *Node) AddPeer(ctx context.Context, ticket, roleName string) (api.AddPeerResult, error) {
-	role, err := parseRole(roleName)
-	if err != nil {
-		return api.AddPeerResult{}, err
-	}
-	t, err := identity.ParseTicket(ticket)
-	if err != nil {
-		return api.AddPeerResult{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
-	}
-	return n.addPeer(ctx, t, role, false)
-}
-
-func (n *Node) addPeer(ctx context.Context, t identity.Ticket, role record.Role, join bool) (api.AddPeerResult, error) {
-	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.AddPeerResult) gossip.Msg {
-		return gossip.AddPeer{Ticket: t, Role: role, Join: join, Reply: reply}
-	})
-	if err != nil {
-		return api.AddPeerResult{}, err
-	}
-	if res.Err != nil {
-		return api.AddPeerResult{}, trustError(res.Err)
-	}
-	out := api.AddPeerResult{NodeID: string(res.NodeID), Added: res.Added, Admitted: res.Admitted, Role: role.String()}
-	if join || t.IsInvite() {
-		out.Role, out.Joined = record.RoleAdmin.String(), true
-	}
-	return out, nil
-}
-
 // ID returns this node's ID.
 func (n *Node) ID() record.NodeID { return n.self }
 
-// Publish signs, stores and publishes one of this node's records.
-func (n *Node) Publish(ctx context.Context, kind record.Kind, body []byte) (*record.Record, error) {
-	res, err := actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.PublishResult) gossip.Msg {
-		return gossip.PublishRecord{Kind: kind, Body: body, Reply: reply}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res.Record, res.Err
-}
+// Commands returns the operator's commands on this node (benchmarks).
+func (n *Node) Commands() *command.Commands { return n.cmds }
 
-// GossipStats returns the gossip actor's traffic and liveness numbers.
-func (n *Node) GossipStats(ctx context.Context) (gossip.StatsResult, error) {
-	return actor.Call(ctx, n.gossipRef, func(reply chan<- gossip.StatsResult) gossip.Msg {
-		return gossip.Stats{Reply: reply}
-	})
-}
+// Replica returns this node's replicated state (benchmarks).
+func (n *Node) Replica() *replica.Replica { return n.replica }

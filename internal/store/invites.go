@@ -29,38 +29,31 @@ func (s *Store) AddInvite(ctx context.Context, now time.Time, token []byte, expi
 	})
 }
 
-// UseInvite consumes a token for claimant: once only, before it expires.
+// useInvite consumes a token for claimant: once only, before it expires.
 // On success the claimant is trusted (source invite, with the invite's
 // role) in the same transaction, and the role is returned.
-func (s *Store) UseInvite(ctx context.Context, now time.Time, token []byte, claimant record.NodeID, addrs []string) (record.Role, error) {
+func useInvite(ctx context.Context, tx *txw, now time.Time, token []byte, claimant record.NodeID, addrs []string) (record.Role, error) {
 	h := sha256.Sum256(token)
-	var role record.Role
-	err := s.writeMembers(ctx, func(tx *txw) (bool, error) {
-		var expires int64
-		var used sql.NullInt64
-		var roleName string
-		err := tx.QueryRowContext(ctx, "SELECT expires_ms, used_ms, role FROM invites WHERE token_hash = ?", h[:]).Scan(&expires, &used, &roleName)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return false, ErrInviteUnknown
-		case err != nil:
-			return false, err
-		case used.Valid:
-			return false, ErrInviteUsed
-		case now.UnixMilli() > expires:
-			return false, ErrInviteExpired
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invites SET used_ms = ?, used_by = ? WHERE token_hash = ?", now.UnixMilli(), string(claimant), h[:]); err != nil {
-			return false, err
-		}
-		role, _ = record.ParseRole(roleName)
-		_, err = addTrustRow(ctx, tx, now, Trusted{NodeID: claimant, Source: TrustInvite, Role: role, Addrs: addrs})
-		return true, err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("use invite: %w", err)
+	var expires int64
+	var used sql.NullInt64
+	var roleName string
+	err := tx.QueryRowContext(ctx, "SELECT expires_ms, used_ms, role FROM invites WHERE token_hash = ?", h[:]).Scan(&expires, &used, &roleName)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, ErrInviteUnknown
+	case err != nil:
+		return 0, err
+	case used.Valid:
+		return 0, ErrInviteUsed
+	case now.UnixMilli() > expires:
+		return 0, ErrInviteExpired
 	}
-	return role, nil
+	if _, err := tx.ExecContext(ctx, "UPDATE invites SET used_ms = ?, used_by = ? WHERE token_hash = ?", now.UnixMilli(), string(claimant), h[:]); err != nil {
+		return 0, err
+	}
+	role, _ := record.ParseRole(roleName)
+	_, err = addTrustRow(ctx, tx, now, Trusted{NodeID: claimant, Source: TrustInvite, Role: role, Addrs: addrs})
+	return role, err
 }
 
 // InviteClaim is an invite this node presents to its inviter.

@@ -86,6 +86,19 @@ func (s *Store) Missing(ctx context.Context, ids []record.ID) ([]record.ID, erro
 func (s *Store) RawByIDs(ctx context.Context, ids []record.ID) ([][]byte, error) {
 	var out [][]byte
 	err := s.read(ctx, func(tx *txw) error {
+		var err error
+		out, err = rawByIDs(ctx, tx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
+	}
+	return out, nil
+}
+
+func rawByIDs(ctx context.Context, tx *txw, ids []record.ID) ([][]byte, error) {
+	var out [][]byte
+	err := func() error {
 		byID := map[record.ID][]byte{}
 		for chunk := range chunks(ids, 500) {
 			q, args := inClause("SELECT id, raw FROM records WHERE id IN ", chunk)
@@ -111,11 +124,8 @@ func (s *Store) RawByIDs(ctx context.Context, ids []record.ID) ([][]byte, error)
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read records: %w", err)
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 func haveIDs(ctx context.Context, tx *txw, ids []record.ID) (map[record.ID]bool, error) {

@@ -45,9 +45,9 @@ func getMetaUint(ctx context.Context, tx *txw, key string) (uint64, error) {
 // creating it once. Anti-entropy peers keep cursors per index ID, so a
 // wiped database (a new index ID) is pulled from the start again.
 func (s *Store) IndexID(ctx context.Context) ([]byte, error) {
-	s.seqMu.Lock()
+	s.idMu.Lock()
 	cached := s.indexID
-	s.seqMu.Unlock()
+	s.idMu.Unlock()
 	if cached != nil {
 		return cached, nil
 	}
@@ -69,8 +69,8 @@ func (s *Store) IndexID(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index id: %w", err)
 	}
-	s.seqMu.Lock()
+	s.idMu.Lock()
 	s.indexID = id
-	s.seqMu.Unlock()
+	s.idMu.Unlock()
 	return id, nil
 }

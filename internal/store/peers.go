@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/record"
@@ -37,8 +36,9 @@ type Peer struct {
 // Pending reports whether the node connected but is not trusted.
 func (p Peer) Pending() bool { return !p.Member && !p.Revoked && !p.Ignored }
 
-// Peers returns every node this node knows of (itself excluded): members,
-// pending and revoked nodes, sorted by hostname then ID.
+// Peers returns every node stored in the peers table, with how the
+// operator trusts it (Member, Role and Revoked are the caller's to fill
+// from membership).
 func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
 	var out []Peer
 	err := s.read(ctx, func(tx *txw) error {
@@ -49,69 +49,28 @@ func (s *Store) Peers(ctx context.Context) ([]Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list peers: %w", err)
 	}
-	m := s.Members()
-	seen := map[record.NodeID]bool{}
-	var list []Peer
-	for _, p := range out {
-		if p.NodeID == s.self {
-			continue
-		}
-		seen[p.NodeID] = true
-		list = append(list, s.withMembership(p, m))
-	}
-	// Members known only through an admit or a ticket, not yet heard from.
-	for _, id := range m.List() {
-		if id != s.self && !seen[id] {
-			list = append(list, s.withMembership(Peer{NodeID: id}, m))
-		}
-	}
-	trust, err := s.trustMap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range list {
-		list[i].Trust = trust[list[i].NodeID].Source
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Hostname != list[j].Hostname {
-			return list[i].Hostname < list[j].Hostname
-		}
-		return list[i].NodeID < list[j].NodeID
-	})
-	return list, nil
+	return out, nil
 }
 
-func (s *Store) withMembership(p Peer, m *record.Members) Peer {
-	p.Member = m.IsMember(p.NodeID)
-	p.Role = m.Role(p.NodeID)
-	p.Revoked = m.IsRevoked(p.NodeID)
-	return p
-}
-
-// Peer returns one peer by ID (ok is false when nothing is stored about
-// it; it may still be a member known only through an admit).
+// Peer returns one stored peer (ok is false when nothing is stored about
+// it), as Peers does.
 func (s *Store) Peer(ctx context.Context, id record.NodeID) (Peer, bool, error) {
 	var ps []Peer
 	err := s.read(ctx, func(tx *txw) error {
 		var err error
-		ps, err = queryPeers(ctx, tx, "WHERE node_id = ?", string(id))
+		ps, err = queryPeers(ctx, tx, "WHERE p.node_id = ?", string(id))
 		return err
 	})
 	if err != nil || len(ps) == 0 {
 		return Peer{}, false, err
 	}
-	p := s.withMembership(ps[0], s.Members())
-	trust, err := s.trustMap(ctx)
-	if err != nil {
-		return Peer{}, false, err
-	}
-	p.Trust = trust[id].Source
-	return p, true, nil
+	return ps[0], true, nil
 }
 
 func queryPeers(ctx context.Context, tx *txw, where string, args ...any) ([]Peer, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT node_id, hostname, age_recipient, agent_version, addrs, seen_addrs,
-		started_ms, first_seen_ms, last_seen_ms, online, ignored FROM peers `+where, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT p.node_id, p.hostname, p.age_recipient, p.agent_version, p.addrs, p.seen_addrs,
+		p.started_ms, p.first_seen_ms, p.last_seen_ms, p.online, p.ignored, coalesce(t.source, '')
+		FROM peers p LEFT JOIN trust t ON t.node_id = p.node_id `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +81,7 @@ func queryPeers(ctx context.Context, tx *txw, where string, args ...any) ([]Peer
 		var id, addrs, seen string
 		var started, first, last int64
 		if err := rows.Scan(&id, &p.Hostname, &p.AgeRecipient, &p.AgentVersion, &addrs, &seen,
-			&started, &first, &last, &p.Online, &p.Ignored); err != nil {
+			&started, &first, &last, &p.Online, &p.Ignored, &p.Trust); err != nil {
 			return nil, err
 		}
 		p.NodeID = record.NodeID(id)
@@ -142,64 +101,34 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// MaxPending bounds the pending list: at most this many nodes that are
-// neither members nor revoked nor trusted are kept (the one first seen
-// longest ago is dropped for a new one). New pending nodes also go
-// through the remote limiter: at most 5 a minute from one source address,
-// 60 a minute from all.
-const MaxPending = 256
-
-// ErrPendingLimited refuses a new pending node from a source that brought
-// too many in the last minute.
-var ErrPendingLimited = errors.New("too many new pending nodes from this address; try again in a minute")
-
-// NotePeer records what a node said about itself in a verified hello
-// (its signed node record) and where it connected from (source is the
-// remote address without the port, for the rate limit). For a member the
-// node record is applied as a record too; for others this is all that is
-// kept, so they can be listed as pending.
-func (s *Store) NotePeer(ctx context.Context, now time.Time, id record.NodeID, n record.Node, remoteAddr, source string) error {
-	m := s.Members()
-	pending := !m.IsMember(id) && !m.IsRevoked(id)
-	err := s.write(ctx, func(tx *txw) error {
-		var seen string
-		err := tx.QueryRowContext(ctx, "SELECT seen_addrs FROM peers WHERE node_id = ?", string(id)).Scan(&seen)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if errors.Is(err, sql.ErrNoRows) && pending {
-			if ok, _ := s.rejects.allow(now, source, "pending"); !ok {
-				return ErrPendingLimited
-			}
-			if err := s.trimPending(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		var addrs []string
-		_ = json.Unmarshal([]byte(seen), &addrs)
-		if remoteAddr != "" && !contains(addrs, remoteAddr) {
-			addrs = append([]string{remoteAddr}, addrs...)
-			if len(addrs) > 8 {
-				addrs = addrs[:8]
-			}
-		}
-		if err := upsertPeerFromNode(ctx, tx, id, n, now); err != nil {
-			return err
-		}
-		b, _ := json.Marshal(nonNil(addrs))
-		_, err = tx.ExecContext(ctx, "UPDATE peers SET seen_addrs = ?, last_seen_ms = ? WHERE node_id = ?", string(b), now.UnixMilli(), string(id))
+// notePeer records what a node said about itself in a verified hello
+// (its signed node record) and where it connected from.
+func notePeer(ctx context.Context, tx *txw, now time.Time, id record.NodeID, n record.Node, remoteAddr string) error {
+	var seen string
+	err := tx.QueryRowContext(ctx, "SELECT seen_addrs FROM peers WHERE node_id = ?", string(id)).Scan(&seen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("note peer: %w", err)
 	}
-	return nil
+	var addrs []string
+	_ = json.Unmarshal([]byte(seen), &addrs)
+	if remoteAddr != "" && !contains(addrs, remoteAddr) {
+		addrs = append([]string{remoteAddr}, addrs...)
+		if len(addrs) > 8 {
+			addrs = addrs[:8]
+		}
+	}
+	if err := upsertPeerFromNode(ctx, tx, id, n, now); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(nonNil(addrs))
+	_, err = tx.ExecContext(ctx, "UPDATE peers SET seen_addrs = ?, last_seen_ms = ? WHERE node_id = ?", string(b), now.UnixMilli(), string(id))
+	return err
 }
 
 // trimPending makes room for one more pending node: it drops the nodes
-// first seen longest ago among those that are neither members nor revoked
-// nor trusted, down to MaxPending-1.
-func (s *Store) trimPending(ctx context.Context, tx *txw, m *record.Members) error {
+// first seen longest ago among the untrusted ones keep refuses, down to
+// max-1.
+func trimPending(ctx context.Context, tx *txw, max int, keep func(record.NodeID) bool) error {
 	rows, err := tx.QueryContext(ctx, `SELECT node_id FROM peers WHERE node_id NOT IN (SELECT node_id FROM trust)
 		ORDER BY first_seen_ms DESC, node_id`)
 	if err != nil {
@@ -213,10 +142,10 @@ func (s *Store) trimPending(ctx context.Context, tx *txw, m *record.Members) err
 			rows.Close()
 			return err
 		}
-		if m.IsMember(record.NodeID(id)) || m.IsRevoked(record.NodeID(id)) || record.NodeID(id) == s.self {
+		if keep(record.NodeID(id)) {
 			continue
 		}
-		if kept++; kept >= MaxPending {
+		if kept++; kept >= max {
 			drop = append(drop, id)
 		}
 	}

@@ -30,37 +30,6 @@ func insertSecret(ctx context.Context, tx *txw, e *record.Envelope, s record.Sec
 	return nil
 }
 
-// stepRejection says why a stored version does not count: it jumps too
-// far above the versions that do (it is kept, and counts once versions
-// below it arrive; every node must resolve the same set).
-func stepRejection(s record.Secret, e *record.Envelope, res record.Resolution) *record.RejectError {
-	return &record.RejectError{Reason: record.ReasonNotAllowed, Detail: fmt.Sprintf(
-		"secret %q for %s version %d by %s jumps more than %d above the versions that count (%d); kept until versions below it arrive",
-		s.Name, s.TargetID().Short(), s.Version, e.AuthorID().Short(), record.MaxVersionStep, res.Latest)}
-}
-
-// resolveKey runs record.Resolve over every version of key under m and
-// saves the result in secret_heads.
-func resolveKey(ctx context.Context, tx *txw, key record.Key, m *record.Members) (record.Resolution, error) {
-	vs, err := keyVersions(ctx, tx, key)
-	if err != nil {
-		return record.Resolution{}, err
-	}
-	res := record.Resolve(key.Target, vs, m)
-	var cur any
-	var version int64
-	var tomb bool
-	if res.Current != nil {
-		cur, version, tomb = res.Current.ID[:], int64(res.Current.Version), res.Current.Tombstone
-	}
-	_, err = tx.ExecContext(ctx, qUpsertHead,
-		key.Name, string(key.Target), string(res.First), cur, version, tomb)
-	if err != nil {
-		return res, fmt.Errorf("update secret head: %w", err)
-	}
-	return res, nil
-}
-
 func keyVersions(ctx context.Context, tx *txw, key record.Key) ([]record.SecretVersion, error) {
 	rows, err := tx.QueryContext(ctx, qKeyVersions, key.Name, string(key.Target))
 	if err != nil {
@@ -81,21 +50,6 @@ func keyVersions(ctx context.Context, tx *txw, key record.Key) ([]record.SecretV
 		vs = append(vs, v)
 	}
 	return vs, rows.Err()
-}
-
-// SecretState returns the resolved state of one secret (name, target).
-func (s *Store) SecretState(ctx context.Context, key record.Key) (record.Resolution, error) {
-	var res record.Resolution
-	m := s.Members()
-	err := s.read(ctx, func(tx *txw) error {
-		vs, err := keyVersions(ctx, tx, key)
-		res = record.Resolve(key.Target, vs, m)
-		return err
-	})
-	if err != nil {
-		return res, fmt.Errorf("secret state: %w", err)
-	}
-	return res, nil
 }
 
 // SecretVersion is one stored version of a secret, without its ciphertext.
@@ -135,16 +89,16 @@ func scanSecrets(rows *sql.Rows) ([]SecretVersion, error) {
 // target when target is set), deleted ones included when withDeleted, by
 // name then target.
 func (s *Store) CurrentSecrets(ctx context.Context, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
-	return s.current(ctx, "", target, withDeleted)
+	var out []SecretVersion
+	err := s.read(ctx, func(tx *txw) error {
+		var err error
+		out, err = current(ctx, tx, "", target, withDeleted)
+		return err
+	})
+	return out, err
 }
 
-// CurrentCopies returns the current version of name for each of its
-// targets, deleted ones included when withDeleted, by target.
-func (s *Store) CurrentCopies(ctx context.Context, name string, withDeleted bool) ([]SecretVersion, error) {
-	return s.current(ctx, name, "", withDeleted)
-}
-
-func (s *Store) current(ctx context.Context, name string, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
+func current(ctx context.Context, tx *txw, name string, target record.NodeID, withDeleted bool) ([]SecretVersion, error) {
 	q := "SELECT " + secretCols + ", s.creator FROM current_secrets s WHERE 1=1"
 	var args []any
 	if name != "" {
@@ -159,15 +113,11 @@ func (s *Store) current(ctx context.Context, name string, target record.NodeID, 
 		q += " AND s.tombstone = 0"
 	}
 	q += " ORDER BY s.name, s.target"
-	var out []SecretVersion
-	err := s.read(ctx, func(tx *txw) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		out, err = scanCurrent(rows)
-		return err
-	})
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("current secrets: %w", err)
+	}
+	out, err := scanCurrent(rows)
 	if err != nil {
 		return nil, fmt.Errorf("current secrets: %w", err)
 	}
@@ -206,8 +156,10 @@ func scanOne(rows *sql.Rows, extra ...any) (SecretVersion, error) {
 }
 
 // SecretHistory returns every stored version of name (for one target when
-// target is set), newest first, each marked current and counting or not.
-func (s *Store) SecretHistory(ctx context.Context, name string, target record.NodeID) ([]SecretVersion, error) {
+// target is set), newest first, and every version of each target's copy
+// as record.Resolve takes them, from one snapshot. Creator, Current and
+// Counts are left for the caller to fill from the resolution.
+func (s *Store) SecretHistory(ctx context.Context, name string, target record.NodeID) ([]SecretVersion, map[record.NodeID][]record.SecretVersion, error) {
 	q := "SELECT " + secretCols + " FROM secrets s WHERE s.name = ?"
 	args := []any{name}
 	if target != "" {
@@ -216,7 +168,7 @@ func (s *Store) SecretHistory(ctx context.Context, name string, target record.No
 	}
 	q += " ORDER BY s.target, s.version DESC, s.id DESC"
 	var out []SecretVersion
-	m := s.Members()
+	byTarget := map[record.NodeID][]record.SecretVersion{}
 	err := s.read(ctx, func(tx *txw) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -225,27 +177,36 @@ func (s *Store) SecretHistory(ctx context.Context, name string, target record.No
 		if out, err = scanSecrets(rows); err != nil {
 			return err
 		}
-		resolved := map[record.NodeID]record.Resolution{}
-		for i := range out {
-			v := &out[i]
-			res, ok := resolved[v.Target]
-			if !ok {
-				vs, err := keyVersions(ctx, tx, record.Key{Name: name, Target: v.Target})
-				if err != nil {
-					return err
-				}
-				res = record.Resolve(v.Target, vs, m)
-				resolved[v.Target] = res
+		for _, v := range out {
+			if _, ok := byTarget[v.Target]; ok {
+				continue
 			}
-			v.Creator, v.Counts = res.First, res.Valid[v.ID]
-			v.Current = res.Current != nil && res.Current.ID == v.ID
+			vs, err := keyVersions(ctx, tx, record.Key{Name: name, Target: v.Target})
+			if err != nil {
+				return err
+			}
+			byTarget[v.Target] = vs
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("secret history: %w", err)
+		return nil, nil, fmt.Errorf("secret history: %w", err)
 	}
-	return out, nil
+	return out, byTarget, nil
+}
+
+// KeyVersions returns every stored version of one secret (name, target).
+func (s *Store) KeyVersions(ctx context.Context, key record.Key) ([]record.SecretVersion, error) {
+	var vs []record.SecretVersion
+	err := s.read(ctx, func(tx *txw) error {
+		var err error
+		vs, err = keyVersions(ctx, tx, key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret versions: %w", err)
+	}
+	return vs, nil
 }
 
 // ErrNotFound is returned when a record or secret does not exist.
@@ -253,7 +214,17 @@ var ErrNotFound = errors.New("not found")
 
 // SecretBody returns the decoded body of a stored secret version.
 func (s *Store) SecretBody(ctx context.Context, id record.ID) (record.Secret, error) {
-	raws, err := s.RawByIDs(ctx, []record.ID{id})
+	var sec record.Secret
+	err := s.read(ctx, func(tx *txw) error {
+		var err error
+		sec, err = secretBody(ctx, tx, id)
+		return err
+	})
+	return sec, err
+}
+
+func secretBody(ctx context.Context, tx *txw, id record.ID) (record.Secret, error) {
+	raws, err := rawByIDs(ctx, tx, []record.ID{id})
 	if err != nil {
 		return record.Secret{}, err
 	}

@@ -8,12 +8,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/credmesh/credmesh/internal/crashpoint"
-	"github.com/credmesh/credmesh/internal/record"
 )
 
 // FileName is the database file inside the data dir.
@@ -31,19 +29,11 @@ type Store struct {
 	w    *sql.DB // one connection, IMMEDIATE transactions; nil when read-only
 	r    *sql.DB // readers
 
-	self      record.NodeID
-	members   atomic.Pointer[record.Members]
-	membersMu sync.Mutex // held across writes that change membership
-
-	seqMu     sync.Mutex
-	authorSeq uint64 // last sequence this node signed
-	indexID   []byte // cached IndexID
-
-	rejects remoteLimiter
+	idMu    sync.Mutex
+	indexID []byte // cached IndexID
 
 	wstmts map[string]*sql.Stmt // prepared on w
 	rstmts map[string]*sql.Stmt // prepared on r
-	logSeq uint64               // last log sequence handed out (writes hold membersMu)
 }
 
 type connMode int
@@ -101,10 +91,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if s.rstmts, err = prepare(ctx, r, readStatements); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if err := s.loadSeqs(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

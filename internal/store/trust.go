@@ -27,22 +27,6 @@ type Trusted struct {
 	Added  time.Time
 }
 
-// AddTrust makes id trusted by this node's operator (persisted) with a
-// role, and recomputes membership. added is false when it already was;
-// the addresses are refreshed either way, and the role raised to admin
-// when asked (never lowered: demote a node with a demotion record).
-func (s *Store) AddTrust(ctx context.Context, now time.Time, t Trusted) (added bool, err error) {
-	err = s.writeMembers(ctx, func(tx *txw) (bool, error) {
-		var err error
-		added, err = addTrustRow(ctx, tx, now, t)
-		return true, err
-	})
-	if err != nil {
-		return false, fmt.Errorf("add trust: %w", err)
-	}
-	return added, nil
-}
-
 // addTrustRow adds (or refreshes) a trusted node.
 func addTrustRow(ctx context.Context, tx *txw, now time.Time, t Trusted) (bool, error) {
 	b, _ := json.Marshal(nonNil(t.Addrs))
@@ -69,29 +53,36 @@ func addTrustRow(ctx context.Context, tx *txw, now time.Time, t Trusted) (bool, 
 func (s *Store) TrustList(ctx context.Context) ([]Trusted, error) {
 	var out []Trusted
 	err := s.read(ctx, func(tx *txw) error {
-		rows, err := tx.QueryContext(ctx, "SELECT node_id, source, role, addrs, added_ms FROM trust ORDER BY added_ms")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var t Trusted
-			var id, role, addrs string
-			var ms int64
-			if err := rows.Scan(&id, &t.Source, &role, &addrs, &ms); err != nil {
-				return err
-			}
-			t.Role, _ = record.ParseRole(role)
-			t.NodeID, t.Added = record.NodeID(id), time.UnixMilli(ms)
-			_ = json.Unmarshal([]byte(addrs), &t.Addrs)
-			out = append(out, t)
-		}
-		return rows.Err()
+		var err error
+		out, err = trustList(ctx, tx)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list trust: %w", err)
 	}
 	return out, nil
+}
+
+func trustList(ctx context.Context, tx *txw) ([]Trusted, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT node_id, source, role, addrs, added_ms FROM trust ORDER BY added_ms")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Trusted
+	for rows.Next() {
+		var t Trusted
+		var id, role, addrs string
+		var ms int64
+		if err := rows.Scan(&id, &t.Source, &role, &addrs, &ms); err != nil {
+			return nil, err
+		}
+		t.Role, _ = record.ParseRole(role)
+		t.NodeID, t.Added = record.NodeID(id), time.UnixMilli(ms)
+		_ = json.Unmarshal([]byte(addrs), &t.Addrs)
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]Trusted, error) {
@@ -102,31 +93,6 @@ func (s *Store) trustMap(ctx context.Context) (map[record.NodeID]Trusted, error)
 	out := make(map[record.NodeID]Trusted, len(list))
 	for _, t := range list {
 		out[t.NodeID] = t
-	}
-	return out, nil
-}
-
-// AdmitAddrs returns the dial addresses carried by admit records for id.
-func (s *Store) AdmitAddrs(ctx context.Context, id record.NodeID) ([]string, error) {
-	var out []string
-	err := s.read(ctx, func(tx *txw) error {
-		recs, err := queryRecords(ctx, tx, "WHERE kind = ? AND key = ?", int(record.KindAdmit), string(id))
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			e, err := record.Open(r.Raw)
-			if err != nil {
-				continue
-			}
-			if a, err := record.DecodeAdmit(e.Body); err == nil {
-				out = append(out, a.Addrs...)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("admit addrs: %w", err)
 	}
 	return out, nil
 }

@@ -15,29 +15,61 @@ import (
 	"github.com/credmesh/credmesh/internal/store"
 )
 
-// Backend is what the API needs from the rest of the node. The node
-// package implements it; methods are called from HTTP handler goroutines.
-type Backend interface {
+// The API declares what it needs from the rest of the node as small
+// interfaces; node wires them (Node to itself, Secrets, Trust and Mesh to
+// the operator's commands, Replica to the replica). Methods are called
+// from HTTP handler goroutines.
+
+// Node is this node's own state.
+type Node interface {
 	Status(ctx context.Context) (api.Status, error)
 	Ticket(ctx context.Context) (api.Ticket, error)
-	AddPeer(ctx context.Context, ticket, role string) (api.AddPeerResult, error)
+	// PeerScore is a node's GossipSub score here, when known.
+	PeerScore(ctx context.Context, node string) (float64, bool)
+}
+
+// Secrets writes, shares, deletes and reveals secrets.
+type Secrets interface {
 	SetSecret(ctx context.Context, req api.SetSecret) (api.SecretWrites, error)
 	RevealSecret(ctx context.Context, name string) (api.Revealed, error)
 	ShareSecret(ctx context.Context, name string, to []string) (api.SecretWrites, error)
 	DeleteSecret(ctx context.Context, name string, targets []string) (api.SecretWrites, error)
-	Sync(ctx context.Context, node string) (api.SyncResult, error)
-	Invite(ctx context.Context, ttl, role string) (api.InviteResult, error)
+}
+
+// Trust changes what members are: approve a pending node, ignore one,
+// revoke a member, promote or demote it.
+type Trust interface {
 	Approve(ctx context.Context, node, role string) (record.NodeID, error)
 	Ignore(ctx context.Context, node string) (record.NodeID, error)
 	Revoke(ctx context.Context, node, reason string) (record.NodeID, error)
 	SetRole(ctx context.Context, node, role string) (record.NodeID, error)
-	PeerScore(node string) (float64, bool)
 }
 
-// API serves /api/v1 from a Backend and the store.
+// Mesh reaches other nodes: add one by ticket, invite one, ask one to
+// rewrite its credentials.
+type Mesh interface {
+	AddPeer(ctx context.Context, ticket, role string) (api.AddPeerResult, error)
+	Invite(ctx context.Context, ttl, role string) (api.InviteResult, error)
+	Sync(ctx context.Context, node string) (api.SyncResult, error)
+}
+
+// Replica is what the pages read that depends on membership.
+type Replica interface {
+	Members() *record.Members
+	Peers(ctx context.Context) ([]store.Peer, error)
+	SecretHistory(ctx context.Context, name string, target record.NodeID) ([]store.SecretVersion, error)
+	SecretState(ctx context.Context, key record.Key) (record.Resolution, error)
+}
+
+// API serves /api/v1 from the node's parts; plain queries go to the
+// store.
 type API struct {
 	Self    Self
-	Backend Backend
+	Node    Node
+	Secrets Secrets
+	Trust   Trust
+	Mesh    Mesh
+	Replica Replica
 	Store   *store.Store
 	Log     *slog.Logger
 	// Login mints a one-time login URL for the web UI (nil: none).
@@ -99,7 +131,7 @@ func (c *codeRecorder) Write(p []byte) (int, error) { return len(p), nil }
 func (c *codeRecorder) WriteHeader(code int)        { c.code = code }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	s, err := a.Backend.Status(r.Context())
+	s, err := a.Node.Status(r.Context())
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -108,7 +140,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) ticket(w http.ResponseWriter, r *http.Request) {
-	t, err := a.Backend.Ticket(r.Context())
+	t, err := a.Node.Ticket(r.Context())
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -212,7 +244,7 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.Sync(r.Context(), req.Node)
+	res, err := a.Mesh.Sync(r.Context(), req.Node)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -242,7 +274,7 @@ func (a *API) invite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.Invite(r.Context(), req.TTL, req.Role)
+	res, err := a.Mesh.Invite(r.Context(), req.TTL, req.Role)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -276,15 +308,15 @@ func (a *API) peerAction(w http.ResponseWriter, r *http.Request) {
 func (a *API) PeerAction(ctx context.Context, node, action string, req api.PeerAction) (record.NodeID, error) {
 	switch action {
 	case "approve":
-		return a.Backend.Approve(ctx, node, req.Role)
+		return a.Trust.Approve(ctx, node, req.Role)
 	case "ignore":
-		return a.Backend.Ignore(ctx, node)
+		return a.Trust.Ignore(ctx, node)
 	case "revoke":
-		return a.Backend.Revoke(ctx, node, req.Reason)
+		return a.Trust.Revoke(ctx, node, req.Reason)
 	case "promote":
-		return a.Backend.SetRole(ctx, node, "admin")
+		return a.Trust.SetRole(ctx, node, "admin")
 	case "demote":
-		return a.Backend.SetRole(ctx, node, "node")
+		return a.Trust.SetRole(ctx, node, "node")
 	}
 	return "", &httpError{http.StatusNotFound, "no such peer action: " + action}
 }

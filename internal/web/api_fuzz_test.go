@@ -39,7 +39,8 @@ func FuzzAPIRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	a := &API{Backend: staticBackend{api.Status{NodeID: "12D3KooWtest"}}, Store: st, Log: slog.New(slog.DiscardHandler)}
+	b := staticBackend{api.Status{NodeID: "12D3KooWtest"}}
+	a := &API{Node: b, Secrets: b, Trust: b, Mesh: b, Replica: testReplica(f, st), Store: st, Log: slog.New(slog.DiscardHandler)}
 	h := a.Handler()
 	f.Add(uint8(0), "", []byte(`{"name":"db","value":"aGk=","targets":["a"]}`))
 	f.Add(uint8(1), "", []byte(`{"to":["b"]}`))

@@ -14,6 +14,7 @@ import (
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
@@ -52,7 +53,7 @@ func (b staticBackend) Revoke(context.Context, string, string) (record.NodeID, e
 func (b staticBackend) SetRole(context.Context, string, string) (record.NodeID, error) {
 	return "", api.ErrInvalid
 }
-func (b staticBackend) PeerScore(string) (float64, bool) { return 0, false }
+func (b staticBackend) PeerScore(context.Context, string) (float64, bool) { return 0, false }
 func (b staticBackend) Sync(context.Context, string) (api.SyncResult, error) {
 	return api.SyncResult{}, api.ErrInvalid
 }
@@ -70,13 +71,24 @@ func testStore(t *testing.T) *store.Store {
 	return s
 }
 
+// testReplica is a replica on st for a node that signs nothing.
+func testReplica(t testing.TB, st *store.Store) *replica.Replica {
+	t.Helper()
+	r := replica.New(replica.Config{Store: st, Self: "12D3KooWtest"})
+	if err := r.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // runControl runs a ControlServer on path under a supervisor and returns
 // a client and a stop function that checks the socket is removed.
 func runControl(t *testing.T, path string, st *store.Store) (*api.Client, func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	sup := actor.NewSupervisor(log)
-	a := &API{Backend: staticBackend{api.Status{NodeID: "12D3KooWtest"}}, Store: st, Log: log}
+	b := staticBackend{api.Status{NodeID: "12D3KooWtest"}}
+	a := &API{Node: b, Secrets: b, Trust: b, Mesh: b, Replica: testReplica(t, st), Store: st, Log: log}
 	cs := &ControlServer{Path: path, Handler: a.Handler(), Log: log}
 	if _, err := actor.Spawn[ControlMsg](sup, "control", cs, 1); err != nil {
 		t.Fatal(err)

@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 
 	"github.com/credmesh/credmesh/internal/api"
-	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
 func (a *API) peers(w http.ResponseWriter, r *http.Request) {
-	ps, err := a.Store.Peers(r.Context())
+	ps, err := a.Replica.Peers(r.Context())
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -46,7 +44,7 @@ func (a *API) addPeer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.AddPeer(r.Context(), req.Ticket, req.Role)
+	res, err := a.Mesh.AddPeer(r.Context(), req.Ticket, req.Role)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -75,7 +73,7 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 	case d.NodeID == "":
 		d.Peer = api.Peer{NodeID: string(id), State: api.StateMember, Addrs: []string{}}
 	}
-	if sc, ok := a.Backend.PeerScore(string(id)); ok {
+	if sc, ok := a.Node.PeerScore(ctx, string(id)); ok {
 		d.Score = &sc
 	}
 	rec, ok, err := a.Store.Latest(ctx, record.KindSysinfo, string(id))
@@ -96,7 +94,7 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 // role in its own view, and what its latest node record announces (the
 // store's peer list never holds this node).
 func (a *API) SelfView(ctx context.Context) (api.Peer, error) {
-	st, err := a.Backend.Status(ctx)
+	st, err := a.Node.Status(ctx)
 	if err != nil {
 		return api.Peer{}, err
 	}
@@ -127,64 +125,12 @@ type Self struct {
 
 // resolve resolves a NODE argument against the store's peers.
 func (a *API) resolve(ctx context.Context, q string) (record.NodeID, []store.Peer, error) {
-	ps, err := a.Store.Peers(ctx)
+	ps, err := a.Replica.Peers(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := Resolve(ps, a.Self, q)
+	id, err := replica.ResolveNode(ps, a.Self.ID, a.Self.Hostname, q)
 	return id, ps, err
-}
-
-// Resolve finds the node a user means: a full node ID, a unique prefix of
-// one (at least 4 characters), a unique hostname, or the node's ticket.
-// This node counts too.
-func Resolve(ps []store.Peer, self Self, q string) (record.NodeID, error) {
-	q = strings.TrimSpace(q)
-	if q == "" {
-		return "", fmt.Errorf("%w: no node given", api.ErrInvalid)
-	}
-	if strings.HasPrefix(q, identity.TicketPrefix) {
-		t, err := identity.ParseTicket(q)
-		if err != nil {
-			return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
-		}
-		id, err := t.NodeID()
-		if err != nil {
-			return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
-		}
-		q = id.String()
-	}
-	type cand struct {
-		id   record.NodeID
-		host string
-	}
-	cands := []cand{{self.ID, self.Hostname}}
-	for _, p := range ps {
-		cands = append(cands, cand{p.NodeID, p.Hostname})
-	}
-	var byPrefix, byHost []string
-	for _, c := range cands {
-		if string(c.id) == q {
-			return c.id, nil
-		}
-		if len(q) >= 4 && strings.HasPrefix(string(c.id), q) {
-			byPrefix = append(byPrefix, string(c.id))
-		}
-		if c.host != "" && c.host == q {
-			byHost = append(byHost, string(c.id))
-		}
-	}
-	for _, m := range [][]string{byPrefix, byHost} {
-		switch len(m) {
-		case 0:
-		case 1:
-			return record.NodeID(m[0]), nil
-		default:
-			sort.Strings(m)
-			return "", fmt.Errorf("%w: %q matches %d nodes (%s); give more of the node ID", api.ErrInvalid, q, len(m), strings.Join(m, ", "))
-		}
-	}
-	return "", fmt.Errorf("%w: no node %q (give a node ID, a unique prefix, a hostname or a ticket)", api.ErrNotFound, q)
 }
 
 // PeerView converts a stored peer for the API.

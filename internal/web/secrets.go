@@ -9,12 +9,13 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
 // hostnames maps node IDs to hostnames (this node included).
 func (a *API) hostnames(ctx context.Context) (map[record.NodeID]string, []store.Peer, error) {
-	ps, err := a.Store.Peers(ctx)
+	ps, err := a.Replica.Peers(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -34,7 +35,7 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 	}
 	var target record.NodeID
 	if node != "" {
-		if target, err = Resolve(ps, a.Self, node); err != nil {
+		if target, err = replica.ResolveNode(ps, a.Self.ID, a.Self.Hostname, node); err != nil {
 			return api.Secrets{}, err
 		}
 	}
@@ -66,7 +67,7 @@ func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error)
 			return api.Secrets{}, err
 		}
 	}
-	markDiverged(&out, cur, a.Store.Members().IsRevoked)
+	markDiverged(&out, cur, a.Replica.Members().IsRevoked)
 	return out, nil
 }
 
@@ -104,11 +105,11 @@ func (a *API) History(ctx context.Context, name, node string) (api.SecretHistory
 	}
 	var target record.NodeID
 	if node != "" {
-		if target, err = Resolve(ps, a.Self, node); err != nil {
+		if target, err = replica.ResolveNode(ps, a.Self.ID, a.Self.Hostname, node); err != nil {
 			return api.SecretHistory{}, err
 		}
 	}
-	vs, err := a.Store.SecretHistory(ctx, name, target)
+	vs, err := a.Replica.SecretHistory(ctx, name, target)
 	if err != nil {
 		return api.SecretHistory{}, err
 	}
@@ -161,7 +162,7 @@ func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.SetSecret(r.Context(), req)
+	res, err := a.Secrets.SetSecret(r.Context(), req)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -175,7 +176,7 @@ func (a *API) shareSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
-	res, err := a.Backend.ShareSecret(r.Context(), r.PathValue("name"), req.To)
+	res, err := a.Secrets.ShareSecret(r.Context(), r.PathValue("name"), req.To)
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -184,7 +185,7 @@ func (a *API) shareSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	res, err := a.Backend.DeleteSecret(r.Context(), r.PathValue("name"), r.URL.Query()["target"])
+	res, err := a.Secrets.DeleteSecret(r.Context(), r.PathValue("name"), r.URL.Query()["target"])
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -194,7 +195,7 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
 
 // revealSecret answers a POST only (never a GET), uncached.
 func (a *API) revealSecret(w http.ResponseWriter, r *http.Request) {
-	res, err := a.Backend.RevealSecret(r.Context(), r.PathValue("name"))
+	res, err := a.Secrets.RevealSecret(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, a.Log, err)
 		return
@@ -219,7 +220,7 @@ func (a *API) ciphertext(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := a.Store.SecretState(r.Context(), record.Key{Name: name, Target: target})
+	res, err := a.Replica.SecretState(r.Context(), record.Key{Name: name, Target: target})
 	if err != nil {
 		writeError(w, a.Log, err)
 		return

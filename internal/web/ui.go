@@ -20,7 +20,7 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // UI serves the HTML pages. Pages read through the API's queries and
-// change things only through the Backend, and only on POST.
+// change things only through the API's interfaces, and only on POST.
 type UI struct {
 	API   *API
 	Guard *Guard

@@ -8,6 +8,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 )
 
 // eventView is an audit entry with its nodes named by hostname and short
@@ -28,7 +29,7 @@ func (u *UI) audit(w http.ResponseWriter, r *http.Request) {
 	// The node filter takes what NODE arguments take (a hostname, a
 	// prefix); anything else (a stranger's ID) is matched as given.
 	node := strings.TrimSpace(q.Get("node"))
-	if id, err := Resolve(ps, u.API.Self, node); err == nil {
+	if id, err := replica.ResolveNode(ps, u.API.Self.ID, u.API.Self.Hostname, node); err == nil {
 		node = string(id)
 	}
 	page, err := u.API.AuditPage(r.Context(), q.Get("type"), node, q.Get("secret"), q.Get("before"), 50)

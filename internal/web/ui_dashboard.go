@@ -32,7 +32,7 @@ type dashboardData struct {
 }
 
 func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
-	t, err := u.API.Backend.Ticket(r.Context())
+	t, err := u.API.Node.Ticket(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
 		return

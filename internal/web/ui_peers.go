@@ -9,7 +9,7 @@ import (
 )
 
 func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
-	ps, err := u.API.Store.Peers(r.Context())
+	ps, err := u.API.Replica.Peers(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -36,7 +36,7 @@ func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) addPeer(w http.ResponseWriter, r *http.Request) {
-	res, err := u.API.Backend.AddPeer(r.Context(), strings.TrimSpace(r.FormValue("ticket")), r.FormValue("role"))
+	res, err := u.API.Mesh.AddPeer(r.Context(), strings.TrimSpace(r.FormValue("ticket")), r.FormValue("role"))
 	if err != nil {
 		back(w, r, "/peers", "", err)
 		return
@@ -78,7 +78,7 @@ func (u *UI) peer(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) syncPeer(w http.ResponseWriter, r *http.Request) {
 	node := r.PathValue("node")
-	res, err := u.API.Backend.Sync(r.Context(), node)
+	res, err := u.API.Mesh.Sync(r.Context(), node)
 	msg := "asked " + res.Target + " to rewrite its credentials"
 	if res.Local {
 		msg = "rewriting this node's credentials"
@@ -123,7 +123,7 @@ func (u *UI) invitePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) makeInvite(w http.ResponseWriter, r *http.Request) {
-	res, err := u.API.Backend.Invite(r.Context(), r.FormValue("expires"), r.FormValue("role"))
+	res, err := u.API.Mesh.Invite(r.Context(), r.FormValue("expires"), r.FormValue("role"))
 	if err != nil {
 		back(w, r, "/peers/invite", "", err)
 		return

@@ -27,7 +27,7 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, code int, name,
 
 // signedIn is a page for a signed-in user: navigation and status bar.
 func (u *UI) signedIn(r *http.Request, title, nav string, data any) page {
-	st, err := u.API.Backend.Status(r.Context())
+	st, err := u.API.Node.Status(r.Context())
 	if err != nil {
 		u.Log.Warn("status for page", "err", err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // nodes lists this node and the members, for choices.
 func (u *UI) nodes(ctx context.Context) ([]nodeRef, error) {
-	ps, err := u.API.Store.Peers(ctx)
+	ps, err := u.API.Replica.Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (u *UI) createSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := api.SetSecret{Name: name, Targets: targets, Value: value, Restart: strings.Fields(r.FormValue("restart"))}
-	res, err := u.API.Backend.SetSecret(r.Context(), req)
+	res, err := u.API.Secrets.SetSecret(r.Context(), req)
 	if err != nil {
 		refuse(err)
 		return
@@ -202,7 +202,7 @@ func (u *UI) shareSecret(w http.ResponseWriter, r *http.Request) {
 		back(w, r, "/secrets/"+url.PathEscape(name), "", fmt.Errorf("%w: form: %v", api.ErrInvalid, err))
 		return
 	}
-	res, err := u.API.Backend.ShareSecret(r.Context(), name, r.Form["to"])
+	res, err := u.API.Secrets.ShareSecret(r.Context(), name, r.Form["to"])
 	back(w, r, "/secrets/"+url.PathEscape(name), fmt.Sprintf("shared %s with %d node(s)", name, len(res.Writes)), err)
 }
 
@@ -217,14 +217,14 @@ func (u *UI) confirmDelete(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	res, err := u.API.Backend.DeleteSecret(r.Context(), name, nil)
+	res, err := u.API.Secrets.DeleteSecret(r.Context(), name, nil)
 	back(w, r, "/secrets/"+url.PathEscape(name), fmt.Sprintf("deleted %s for %d target(s)", name, len(res.Writes)), err)
 }
 
 // reveal shows this node's own copy: POST only, never cached.
 func (u *UI) reveal(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	res, err := u.API.Backend.RevealSecret(r.Context(), name)
+	res, err := u.API.Secrets.RevealSecret(r.Context(), name)
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -20,6 +20,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
 )
 
@@ -34,7 +35,7 @@ func key(seed byte) ed25519.PrivateKey {
 
 func idOf(k ed25519.PrivateKey) record.NodeID { return record.NodeIDOf(k.Public().(ed25519.PublicKey)) }
 
-// recordingBackend is the Backend of these tests: it serves a fixed
+// recordingBackend stands in for the node and its commands in these tests: it serves a fixed
 // status and records every state-changing call, so the security matrix
 // can count what got through. The real node backend is exercised by the
 // end-to-end tests.
@@ -111,7 +112,7 @@ func (b *recordingBackend) SetRole(_ context.Context, node, role string) (record
 	b.note("role " + node + " " + role)
 	return record.NodeID(node), nil
 }
-func (b *recordingBackend) PeerScore(string) (float64, bool) { return 0, false }
+func (b *recordingBackend) PeerScore(context.Context, string) (float64, bool) { return 0, false }
 func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult, error) {
 	b.note("sync " + node)
 	return api.SyncResult{Target: node}, nil
@@ -129,8 +130,11 @@ func world(t *testing.T) (*API, *recordingBackend) {
 	}
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	_ = st.LoadMembers(ctx, idOf(alpha))
-	if _, err := st.AddTrust(ctx, fixedNow, store.Trusted{NodeID: idOf(bravo), Source: store.TrustTicket, Role: record.RoleNode}); err != nil {
+	r := replica.New(replica.Config{Store: st, Self: idOf(alpha), Hostname: "alpha", Now: func() time.Time { return fixedNow }})
+	if err := r.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddTrust(ctx, store.Trusted{NodeID: idOf(bravo), Source: store.TrustTicket, Role: record.RoleNode}); err != nil {
 		t.Fatal(err)
 	}
 	seal := func(k ed25519.PrivateKey, kind record.Kind, seq uint64, body []byte) *record.Envelope {
@@ -173,7 +177,7 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		seal(alpha, record.KindSecret, 9, own("old-token", 1, false)),
 		seal(alpha, record.KindSecret, 10, own("old-token", 2, true)),
 	}
-	outs, err := st.Apply(ctx, fixedNow, envs, "test")
+	outs, err := r.Apply(ctx, envs, replica.Source{Via: replica.Gossip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +191,7 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		seal(alpha, record.KindReceipt, 11, record.Receipt{Name: "api-key", Version: 1, Secret: envs[6].ID(), State: record.ReceiptWritten, At: fixedNow.Add(-3 * time.Minute)}.Encode()),
 		seal(alpha, record.KindReceipt, 12, record.Receipt{Name: "old-token", Version: 2, Secret: envs[8].ID(), State: record.ReceiptRemoved, At: fixedNow.Add(-4 * time.Minute)}.Encode()),
 	}
-	if outs, err := st.Apply(ctx, fixedNow, receipts, "test"); err != nil {
+	if outs, err := r.Apply(ctx, receipts, replica.Source{Via: replica.Gossip}); err != nil {
 		t.Fatal(err)
 	} else {
 		for _, o := range outs {
@@ -197,7 +201,13 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		}
 	}
 	_ = st.SetLiveness(ctx, fixedNow, []store.Liveness{{NodeID: idOf(bravo), LastSeen: fixedNow.Add(-5 * time.Second), Online: true}})
-	if err := st.NotePeer(ctx, fixedNow.Add(-time.Hour), idOf(evil), record.Node{Hostname: "<script>alert(1)</script>"}, "/ip4/10.0.0.9/tcp/4001", "10.0.0.9"); err != nil {
+	// The hostile node said hello an hour ago.
+	earlier := replica.New(replica.Config{Store: st, Self: idOf(alpha), Now: func() time.Time { return fixedNow.Add(-time.Hour) }})
+	if err := earlier.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hostile := record.Node{Hostname: "<script>alert(1)</script>"}
+	if _, err := earlier.Hello(ctx, seal(evil, record.KindNode, 1, hostile.Encode()), hostile, "/ip4/10.0.0.9/tcp/4001", "10.0.0.9"); err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range []store.Event{
@@ -212,7 +222,8 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		}
 	}
 	b := &recordingBackend{self: idOf(alpha)}
-	return &API{Self: Self{ID: idOf(alpha), Hostname: "alpha"}, Backend: b, Store: st, Log: slog.New(slog.DiscardHandler)}, b
+	return &API{Self: Self{ID: idOf(alpha), Hostname: "alpha"}, Node: b, Secrets: b, Trust: b, Mesh: b, Replica: r, Store: st,
+		Log: slog.New(slog.DiscardHandler)}, b
 }
 
 // testToken is the web token of the test UIs.
@@ -222,7 +233,7 @@ func uiHandler(t *testing.T, a *API, addr string) (http.Handler, *Guard) {
 	t.Helper()
 	g := NewGuard(addr, testToken, func() time.Time { return fixedNow })
 	ui := &UI{API: a, Guard: g, Now: func() time.Time { return fixedNow }, Log: a.Log}
-	h, err := ui.Handler(a.Handler(), NewMetrics(a.Backend).Handler())
+	h, err := ui.Handler(a.Handler(), NewMetrics(a.Node).Handler())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +555,7 @@ func TestRevealAndForms(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	a, _ := world(t)
-	m := NewMetrics(a.Backend)
+	m := NewMetrics(a.Node)
 	m.ObserveDelivery(3 * time.Millisecond)
 	m.CredentialWritten()
 	w := httptest.NewRecorder()

@@ -1,4 +1,4 @@
-package store
+package replica
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
 )
 
 // EventRecordRejected is the audit type of a refused record or message.
@@ -110,7 +111,7 @@ func (l *remoteLimiter) allow(now time.Time, source, kind string) (ok bool, supp
 
 // RejectCounts returns how many envelopes were refused, by reason, since
 // the store was opened.
-func (s *Store) RejectCounts() map[record.Reason]uint64 {
+func (s *Replica) RejectCounts() map[record.Reason]uint64 {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
 	s.rejects.init()
@@ -130,18 +131,24 @@ type Rejection struct {
 	ID     string // record ID when known
 	Reason record.Reason
 	Detail string
-	From   string // the peer it came from, or "anti-entropy from X"
+	From   Source // where it came from
 }
 
-// AuditRejection counts and (rate-limited) audits a rejection that
-// happened outside Apply, for example a message that failed to open.
-func (s *Store) AuditRejection(ctx context.Context, now time.Time, r Rejection) error {
+// Refuse counts and (rate-limited) audits a rejection that happened
+// outside Apply, for example a message that failed to open. A failure to
+// audit is logged: the refusal stands either way.
+func (s *Replica) Refuse(ctx context.Context, r Rejection) {
+	now := s.now()
 	s.countReject(r.Reason)
+	s.log.Debug("rejected message", "reason", r.Reason, "from", r.From.String(), "author", r.Author)
 	ok, suppressed := s.rejects.allow(now, rejectSource(r), EventRecordRejected+":"+string(r.Reason))
 	if !ok {
-		return nil // counted; no write for a rate-limited rejection
+		return // counted; no write for a rate-limited rejection
 	}
-	return s.write(ctx, func(tx *txw) error { return addRejectEvent(ctx, tx, now, r, suppressed) })
+	err := s.st.Update(ctx, func(tx *store.Tx) error { return addRejectEvent(tx, now, r, suppressed) })
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("audit rejection failed", "err", err)
+	}
 }
 
 // rejectSource is what rejections are rate-limited by: the author when
@@ -150,28 +157,24 @@ func rejectSource(r Rejection) string {
 	if r.Author != "" {
 		return string(r.Author)
 	}
-	return r.From
+	return r.From.String()
 }
 
-func (s *Store) auditReject(ctx context.Context, tx *txw, now time.Time, e *record.Envelope, re *record.RejectError, from string) error {
+func (s *Replica) auditReject(tx *store.Tx, now time.Time, e *record.Envelope, re *record.RejectError, from Source) error {
 	r := Rejection{Kind: e.Kind, Author: e.AuthorID(), ID: e.ID().String(), Reason: re.Reason, Detail: re.Detail, From: from}
 	if e.Kind == record.KindSecret {
 		r.Secret = secretName(e.Body)
 	}
-	return s.auditRejection(ctx, tx, now, r)
-}
-
-func (s *Store) auditRejection(ctx context.Context, tx *txw, now time.Time, r Rejection) error {
 	s.countReject(r.Reason)
 	ok, suppressed := s.rejects.allow(now, rejectSource(r), EventRecordRejected+":"+string(r.Reason))
 	if !ok {
 		return nil
 	}
-	return addRejectEvent(ctx, tx, now, r, suppressed)
+	return addRejectEvent(tx, now, r, suppressed)
 }
 
-func addRejectEvent(ctx context.Context, tx *txw, now time.Time, r Rejection, suppressed int) error {
-	data := map[string]any{"reason": r.Reason, "kind": r.Kind.String(), "from": r.From}
+func addRejectEvent(tx *store.Tx, now time.Time, r Rejection, suppressed int) error {
+	data := map[string]any{"reason": r.Reason, "kind": r.Kind.String(), "from": r.From.String()}
 	if r.ID != "" {
 		data["record"] = r.ID
 	}
@@ -179,7 +182,7 @@ func addRejectEvent(ctx context.Context, tx *txw, now time.Time, r Rejection, su
 		data["suppressed_before"] = suppressed
 	}
 	b, _ := json.Marshal(data)
-	return addEvent(ctx, tx, Event{Time: now, Type: EventRecordRejected, Node: string(r.Author), Secret: r.Secret,
+	return tx.AddEvent(store.Event{Time: now, Type: EventRecordRejected, Node: string(r.Author), Secret: r.Secret,
 		Message: fmt.Sprintf("rejected %s: %s", r.Kind, r.Detail), Data: b})
 }
 
@@ -198,9 +201,9 @@ func secretName(body []byte) string {
 
 // CountRejection counts a refusal that is not audited (a duplicate
 // dropped by pubsub before it reached the validator).
-func (s *Store) CountRejection(reason record.Reason) { s.countReject(reason) }
+func (s *Replica) CountRejection(reason record.Reason) { s.countReject(reason) }
 
-func (s *Store) countReject(reason record.Reason) {
+func (s *Replica) countReject(reason record.Reason) {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
 	s.rejects.init()
@@ -209,7 +212,7 @@ func (s *Store) countReject(reason record.Reason) {
 
 // CountDrops counts n gossip messages dropped before validation (from a
 // node that is not a member, or a peer pubsub stopped listening to).
-func (s *Store) CountDrops(reason string, n int) {
+func (s *Replica) CountDrops(reason string, n int) {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
 	s.rejects.init()
@@ -218,7 +221,7 @@ func (s *Store) CountDrops(reason string, n int) {
 
 // DropCounts returns how many gossip messages were dropped before
 // validation, by reason, since the store was opened.
-func (s *Store) DropCounts() map[string]uint64 {
+func (s *Replica) DropCounts() map[string]uint64 {
 	s.rejects.mu.Lock()
 	defer s.rejects.mu.Unlock()
 	s.rejects.init()
@@ -231,7 +234,7 @@ func (s *Store) DropCounts() map[string]uint64 {
 
 // AuditRemote adds an audit entry that a remote party triggered (source
 // names it: a node ID or an address), through the remote limiter.
-func (s *Store) AuditRemote(ctx context.Context, source string, e Event) error {
+func (s *Replica) AuditRemote(ctx context.Context, source string, e store.Event) error {
 	ok, suppressed := s.rejects.allow(e.Time, source, e.Type)
 	if !ok {
 		return nil
@@ -244,5 +247,17 @@ func (s *Store) AuditRemote(ctx context.Context, source string, e Event) error {
 		data["suppressed_before"] = suppressed
 		e.Data, _ = json.Marshal(data)
 	}
-	return s.AddEvent(ctx, e)
+	return s.st.AddEvent(ctx, e)
+}
+
+// EventSyncRefused is audited (rate-limited) when a node that is not a
+// member asks to sync.
+const EventSyncRefused = "sync.refused"
+
+// SyncRefused audits a pull refused to a node that is not a member.
+func (s *Replica) SyncRefused(ctx context.Context, peer record.NodeID) {
+	e := store.Event{Time: s.now(), Type: EventSyncRefused, Node: string(peer), Message: "sync refused: not a member"}
+	if err := s.AuditRemote(ctx, string(peer), e); err != nil {
+		s.log.Warn("audit failed", "err", err)
+	}
 }

@@ -1,4 +1,4 @@
-package store
+package replica
 
 import (
 	"testing"
@@ -21,7 +21,7 @@ func BenchmarkApplyOne(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		outs, err := s.Apply(b.Context(), now, envs[i:i+1], "bench")
+		outs, err := s.Apply(b.Context(), envs[i:i+1], fromTest)
 		if err != nil || outs[0].Err != nil {
 			b.Fatal(err, outs[0].Err)
 		}
@@ -46,7 +46,7 @@ func BenchmarkApplySecretBatch(b *testing.B) {
 		return e
 	}
 	admit, _ := record.Seal(a.key, record.KindAdmit, 1, now, record.Admit{Subject: target.pub(), Source: record.AdmitTicket, Role: record.RoleNode}.Encode())
-	if _, err := s.Apply(b.Context(), now, []*record.Envelope{admit}, "bench"); err != nil {
+	if _, err := s.Apply(b.Context(), []*record.Envelope{admit}, fromTest); err != nil {
 		b.Fatal(err)
 	}
 	version := map[string]uint64{}
@@ -60,7 +60,7 @@ func BenchmarkApplySecretBatch(b *testing.B) {
 		return envs
 	}
 	for range 300 * 16 / 256 {
-		if _, err := s.Apply(b.Context(), now, batch(), "bench"); err != nil {
+		if _, err := s.Apply(b.Context(), batch(), fromTest); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -69,7 +69,7 @@ func BenchmarkApplySecretBatch(b *testing.B) {
 		b.StopTimer()
 		envs := batch()
 		b.StartTimer()
-		if _, err := s.Apply(b.Context(), now, envs, "bench"); err != nil {
+		if _, err := s.Apply(b.Context(), envs, fromTest); err != nil {
 			b.Fatal(err)
 		}
 	}

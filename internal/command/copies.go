@@ -1,4 +1,4 @@
-package node
+package command
 
 import (
 	"bytes"
@@ -20,16 +20,16 @@ type copies struct {
 	hosts map[record.NodeID]string
 }
 
-func (n *Node) copiesOf(ctx context.Context, name string) (copies, error) {
-	all, err := n.store.CurrentCopies(ctx, name, true)
+func (c *Commands) copiesOf(ctx context.Context, tx *store.Tx, name string) (copies, error) {
+	all, err := tx.CurrentCopies(name, true)
 	if err != nil {
 		return copies{}, err
 	}
-	peers, err := n.store.Peers(ctx)
+	peers, err := c.r.Peers(ctx)
 	if err != nil {
 		return copies{}, err
 	}
-	hosts := map[record.NodeID]string{n.self: n.hostname}
+	hosts := map[record.NodeID]string{c.self: c.hostname}
 	for _, p := range peers {
 		hosts[p.NodeID] = p.Hostname
 	}
@@ -121,12 +121,12 @@ func (c copies) missing() error {
 // Revoked targets are skipped and reported (a new value must not reach
 // them). A plain node refuses when the group holds copies it may not
 // write, rather than leave them on the old value.
-func (n *Node) defaultTargets(ctx context.Context, name string) ([]string, []api.SkippedTarget, error) {
-	c, err := n.copiesOf(ctx, name)
+func (c *Commands) defaultTargets(ctx context.Context, tx *store.Tx, name string) ([]string, []api.SkippedTarget, error) {
+	cs, err := c.copiesOf(ctx, tx, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	groups := c.groups()
+	groups := cs.groups()
 	switch len(groups) {
 	case 0:
 		return nil, nil, nil // a new name (or one deleted everywhere): this node
@@ -134,12 +134,12 @@ func (n *Node) defaultTargets(ctx context.Context, name string) ([]string, []api
 	default:
 		parts := make([]string, len(groups))
 		for i, g := range groups {
-			parts[i] = c.describe(g)
+			parts[i] = cs.describe(g)
 		}
 		return nil, nil, fmt.Errorf("%w: %s has copies in %d share groups, set separately (%s): name the targets to write with --target",
 			api.ErrConflict, name, len(groups), strings.Join(parts, "; "))
 	}
-	m := n.store.Members()
+	m := c.r.Members()
 	var ids []string
 	var skipped []api.SkippedTarget
 	var denied []store.SecretVersion
@@ -147,12 +147,12 @@ func (n *Node) defaultTargets(ctx context.Context, name string) ([]string, []api
 	for _, v := range groups[0] {
 		switch {
 		case m.IsRevoked(v.Target):
-			skipped = append(skipped, api.SkippedTarget{Target: string(v.Target), Hostname: c.hosts[v.Target],
+			skipped = append(skipped, api.SkippedTarget{Target: string(v.Target), Hostname: cs.hosts[v.Target],
 				Reason: "revoked: a new value must not reach it"})
-		case !m.MayWriteSecret(n.self, v.Target):
+		case !m.MayWriteSecret(c.self, v.Target):
 			denied = append(denied, v)
 		default:
-			own = own || v.Target == n.self
+			own = own || v.Target == c.self
 			ids = append(ids, string(v.Target))
 		}
 	}
@@ -160,14 +160,14 @@ func (n *Node) defaultTargets(ctx context.Context, name string) ([]string, []api
 	case len(denied) > 0 && own:
 		return nil, nil, fmt.Errorf("%w: %s is shared with %s, and this plain node writes only its own copy: nothing was written "+
 			"(set it from an admin so every copy changes, or write only this node's copy with --target %s: the copies then diverge)",
-			api.ErrForbidden, name, c.describe(denied), n.hostname)
+			api.ErrForbidden, name, cs.describe(denied), c.hostname)
 	case len(denied) > 0:
 		return nil, nil, fmt.Errorf("%w: %s exists for %s, and this plain node writes only its own secrets: nothing was written "+
 			"(set it from an admin, or give --target %s to write a copy for this node only)",
-			api.ErrForbidden, name, c.describe(denied), n.hostname)
+			api.ErrForbidden, name, cs.describe(denied), c.hostname)
 	case len(ids) == 0:
 		return nil, nil, fmt.Errorf("%w: every copy of %s is for a revoked node (%s): name the targets to write with --target",
-			api.ErrConflict, name, c.describe(groups[0]))
+			api.ErrConflict, name, cs.describe(groups[0]))
 	}
 	return ids, skipped, nil
 }

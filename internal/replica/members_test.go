@@ -1,12 +1,17 @@
-package store
+package replica
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/store"
 )
 
 func (n node) admitAs(t *testing.T, seq uint64, sub node, role record.Role, at time.Time, pin ...record.ID) *record.Envelope {
@@ -25,9 +30,9 @@ func (n node) secretFor(t *testing.T, seq uint64, target node, name string, vers
 	return n.seal(t, record.KindSecret, seq, s.Encode())
 }
 
-func mustApply(t *testing.T, s *Store, envs ...*record.Envelope) {
+func mustApply(t *testing.T, s *testReplica, envs ...*record.Envelope) {
 	t.Helper()
-	out, err := s.Apply(t.Context(), now, envs, "test")
+	out, err := s.Apply(t.Context(), envs, fromTest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +59,7 @@ func TestMembershipChangeResolvesHeads(t *testing.T) {
 		if err != nil || res.Current == nil {
 			t.Fatalf("state: %+v %v", res, err)
 		}
-		cur, _ := s.CurrentSecrets(ctx, target.id, true)
+		cur, _ := s.st.CurrentSecrets(ctx, target.id, true)
 		if len(cur) != 1 || cur[0].Version != res.Current.Version {
 			t.Fatalf("the stored head %+v disagrees with the state (v%d)", cur, res.Current.Version)
 		}
@@ -63,7 +68,7 @@ func TestMembershipChangeResolvesHeads(t *testing.T) {
 	if v := current(); v != 2 {
 		t.Fatalf("current v%d, want the admin's v2", v)
 	}
-	if err := s.SetCursor(ctx, now, adm.id, []byte("idx"), 99); err != nil {
+	if err := s.st.SetCursor(ctx, now, adm.id, []byte("idx"), 99); err != nil {
 		t.Fatal(err)
 	}
 	// Demoted without pinning its version: v2 stops counting.
@@ -74,7 +79,7 @@ func TestMembershipChangeResolvesHeads(t *testing.T) {
 	if v := current(); v != 1 {
 		t.Fatalf("after the demotion current v%d, want the founder's v1", v)
 	}
-	if _, seq, _ := s.Cursor(ctx, adm.id); seq != 99 {
+	if _, seq, _ := s.st.Cursor(ctx, adm.id); seq != 99 {
 		t.Fatal("a membership that shrank reset the cursors")
 	}
 	// Promoted again: v2 counts again, and the cursors start over.
@@ -82,7 +87,7 @@ func TestMembershipChangeResolvesHeads(t *testing.T) {
 	if v := current(); v != 2 {
 		t.Fatalf("after the promotion current v%d, want v2", v)
 	}
-	if _, seq, _ := s.Cursor(ctx, adm.id); seq != 0 {
+	if _, seq, _ := s.st.Cursor(ctx, adm.id); seq != 0 {
 		t.Fatalf("a membership that grew kept the cursor at %d", seq)
 	}
 }
@@ -114,7 +119,7 @@ func TestAuditRemoteLimits(t *testing.T) {
 	s := meshStore(t, newNode(1))
 	ctx := t.Context()
 	add := func(at time.Time, source string) {
-		if err := s.AuditRemote(ctx, source, Event{Time: at, Type: "invite.refused", Message: "nope"}); err != nil {
+		if err := s.AuditRemote(ctx, source, store.Event{Time: at, Type: "invite.refused", Message: "nope"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,12 +129,12 @@ func TestAuditRemoteLimits(t *testing.T) {
 	for i := range 200 {
 		add(now, string(rune('a'+i%26))+string(rune('a'+i/26)))
 	}
-	es, _ := s.Events(ctx, EventFilter{Type: "invite.refused", Limit: 1000})
+	es, _ := s.st.Events(ctx, store.EventFilter{Type: "invite.refused", Limit: 1000})
 	if len(es) != 60 {
 		t.Fatalf("%d rows in a minute, want 60", len(es))
 	}
 	add(now.Add(2*time.Minute), "one")
-	es, _ = s.Events(ctx, EventFilter{Type: "invite.refused", Limit: 1})
+	es, _ = s.st.Events(ctx, store.EventFilter{Type: "invite.refused", Limit: 1})
 	var d map[string]int
 	_ = json.Unmarshal(es[0].Data, &d)
 	if d["suppressed_before"] < 5 {
@@ -140,17 +145,23 @@ func TestAuditRemoteLimits(t *testing.T) {
 // The pending list keeps at most MaxPending nodes: the oldest go.
 func TestPendingCap(t *testing.T) {
 	s := meshStore(t, newNode(1))
+	hello := func(k ed25519.PrivateKey, at time.Time, src string) error {
+		s.clk.t = at
+		defer func() { s.clk.t = now }()
+		n := node{k, record.NodeIDOf(k.Public().(ed25519.PublicKey))}
+		_, err := s.Hello(t.Context(), n.seal(t, record.KindNode, 1, record.Node{Hostname: "p"}.Encode()), record.Node{Hostname: "p"}, "/ip4/10.0.0.1/tcp/1", src)
+		return err
+	}
+	keyOf := func(s string) ed25519.PrivateKey {
+		sum := sha256.Sum256([]byte(s))
+		return ed25519.NewKeyFromSeed(sum[:])
+	}
 	at := now
 	for i := range 300 {
 		if i%50 == 0 {
 			at = at.Add(2 * time.Minute) // past the limiter's window
 		}
-		id := record.NodeIDOf(newNode(byte(i % 250)).pub())
-		if i >= 250 {
-			id = record.NodeID("12D3KooWextra" + string(rune('a'+i-250)))
-		}
-		src := string(rune('a' + i%20))
-		if err := s.NotePeer(t.Context(), at.Add(time.Duration(i)*time.Millisecond), id, record.Node{Hostname: "p"}, "/ip4/10.0.0.1/tcp/1", src); err != nil {
+		if err := hello(keyOf(fmt.Sprint(i)), at.Add(time.Duration(i)*time.Millisecond), string(rune('a'+i%20))); err != nil {
 			t.Fatalf("pending %d: %v", i, err)
 		}
 	}
@@ -161,7 +172,7 @@ func TestPendingCap(t *testing.T) {
 	// A new source may bring five a minute, not six.
 	at = at.Add(2 * time.Minute)
 	for i := range 6 {
-		err := s.NotePeer(t.Context(), at, record.NodeID("12D3KooWsame"+string(rune('a'+i))), record.Node{}, "/ip4/10.0.0.2/tcp/1", "10.0.0.2")
+		err := hello(keyOf("same"+fmt.Sprint(i)), at, "10.0.0.2")
 		if (i < 5) != (err == nil) || (i == 5 && !errors.Is(err, ErrPendingLimited)) {
 			t.Fatalf("new pending node %d from one address in a minute: %v", i+1, err)
 		}
@@ -174,14 +185,16 @@ func TestPendingCap(t *testing.T) {
 func TestTrustBeforeRolesIsAdmin(t *testing.T) {
 	self, old := newNode(1), newNode(2)
 	s := meshStore(t, self)
-	err := s.write(t.Context(), func(tx *txw) error {
-		_, err := tx.ExecContext(t.Context(), "INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, 'ticket', '[]', 1)", string(old.id))
-		return err
-	})
+	db, err := sql.Open("sqlite", s.st.Path()) // the driver the store registered
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.LoadMembers(t.Context(), self.id); err != nil {
+	_, err = db.ExecContext(t.Context(), "INSERT INTO trust(node_id, source, addrs, added_ms) VALUES (?, 'ticket', '[]', 1)", string(old.id))
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	m := s.Members()
@@ -198,7 +211,7 @@ func TestVersionJumpWaits(t *testing.T) {
 	s := meshStore(t, self)
 	mustApply(t, s, self.admitAs(t, 10, target, record.RoleNode, now))
 	far := self.secretFor(t, 13, target, "db", 2+record.MaxVersionStep)
-	out, err := s.Apply(t.Context(), now, []*record.Envelope{self.secretFor(t, 11, target, "db", 1), far}, "test")
+	out, err := s.Apply(t.Context(), []*record.Envelope{self.secretFor(t, 11, target, "db", 1), far}, fromTest)
 	if err != nil {
 		t.Fatal(err)
 	}
