@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -68,7 +69,7 @@ func (s Systemctl) UnitsLoading(ctx context.Context, names []string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	out = addUnitFileCredentials(out, os.ReadFile)
+	out = addUnitFileCredentials(out, readUnitFile)
 	m := make(map[string][]string, len(names))
 	for _, n := range names {
 		m[n] = ParseUnitsLoading(out, n)
@@ -122,6 +123,20 @@ func ParseUnitsLoading(out []byte, name string) []string {
 	}
 	flush()
 	return units
+}
+
+// maxUnitFile caps how much of one unit file is read: unit files are
+// small, and a larger one is read only this far.
+const maxUnitFile = 1 << 20
+
+// readUnitFile reads at most maxUnitFile bytes of a unit file.
+func readUnitFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxUnitFile))
 }
 
 // unprintable is what systemctl show prints for a property it cannot
