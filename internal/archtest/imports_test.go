@@ -75,8 +75,10 @@ var allowedInternal = map[string][]string{
 	"internal/command": {"internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity"},
 	// Actors: the domain and the kit; never each other. The network actors
 	// see neither the store nor the replica (they declare what they need).
-	"internal/sysinfo":     {"internal/actor", "internal/record"},
-	"internal/gossip":      {"internal/actor", "internal/record", "internal/identity", "internal/version"},
+	"internal/sysinfo": {"internal/actor", "internal/record"},
+	"internal/gossip":  {"internal/actor", "internal/record", "internal/identity", "internal/version", "internal/gossip/p2p"},
+	// The libp2p host and GossipSub construction under gossip: domain only.
+	"internal/gossip/p2p":  {"internal/record"},
 	"internal/antientropy": {"internal/actor", "internal/record", "internal/crashpoint"},
 	"internal/credwriter":  {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/crashpoint"},
 	"internal/web":         {"internal/actor", "internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity", "internal/version"},
@@ -102,6 +104,7 @@ var allowedInternal = map[string][]string{
 // imports are held by allowedInternal: no gossip, store or web.)
 var forbiddenDeps = map[string][]string{
 	"internal/gossip":      {"internal/store", "internal/replica"},
+	"internal/gossip/p2p":  {"internal/store", "internal/replica", "internal/actor", "internal/gossip"},
 	"internal/antientropy": {"internal/store", "internal/replica"},
 	"internal/store":       {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/replica"},
 	"internal/replica":     {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/node"},
@@ -126,7 +129,7 @@ func TestForbiddenDeps(t *testing.T) {
 // External modules and the only packages that may import them directly.
 var externalOwners = map[string][]string{
 	"modernc.org/sqlite":           {"internal/store"},
-	"github.com/libp2p/":           {"internal/gossip", "internal/antientropy", "internal/identity"},
+	"github.com/libp2p/":           {"internal/gossip", "internal/gossip/p2p", "internal/antientropy", "internal/identity"},
 	"filippo.io/age":               {"internal/record", "internal/identity"},
 	"github.com/spf13/cobra":       {"internal/cli"},
 	"golang.org/x/term":            {"internal/cli"},

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 
 	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 )
@@ -122,7 +123,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.starts = map[peer.ID]time.Time{}
 	g.bwc = metrics.NewBandwidthCounter()
 	members := g.cfg.Members
-	h, err := newHost(g.cfg, &gater{isRevoked: func(p peer.ID) bool {
+	h, err := p2p.NewHost(g.cfg.Identity.LibP2PKey(), g.cfg.Listen, g.cfg.AgentVersion, &p2p.Gater{IsRevoked: func(p peer.ID) bool {
 		return members.Members().IsRevoked(record.NodeID(p.String()))
 	}}, g.bwc)
 	if err != nil {
@@ -141,11 +142,11 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	topicName := Topic(g.cfg.Cluster)
 	psCtx, psCancel := context.WithCancel(context.Background())
 	g.psCancel = psCancel
-	g.ps, err = newPubSub(psCtx, h, topicName, g.isMember, func(s map[peer.ID]float64) {
+	g.ps, err = p2p.NewPubSub(psCtx, h, topicName, g.isMember, func(s map[peer.ID]float64) {
 		g.scoresMu.Lock()
 		g.scores = s
 		g.scoresMu.Unlock()
-	}, tracer{g.cfg.Counter}, g.inspectRPC)
+	}, p2p.Tracer{C: g.cfg.Counter}, g.inspectRPC)
 	if err != nil {
 		return err
 	}

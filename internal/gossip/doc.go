@@ -16,6 +16,6 @@
 // Only members are meshed with and published to (a peer filter plus an
 // application score far below the publish threshold for everyone else).
 // The lower layer owns its callbacks: gossip declares Sink, node
-// implements it. gossip imports record, store, identity and actor, and
-// owns libp2p (with antientropy).
+// implements it. Building the libp2p host and the GossipSub router (the
+// options, scoring, gater and tracer) is in the sub-package p2p.
 package gossip

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/replica"
@@ -224,7 +225,7 @@ func TestStrangerIsKeptOut(t *testing.T) {
 	sp, _ := peer.Decode(string(s.self))
 	waitFor(t, "the stranger scores below the graylist threshold at a", func() bool {
 		sc, ok := a.g.Scores()[sp]
-		return ok && sc <= graylistThreshold
+		return ok && sc <= p2p.GraylistThreshold
 	})
 	// Records the stranger publishes never reach a.
 	rec := publish(t, s, 7)

@@ -6,6 +6,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -53,7 +54,7 @@ func (g *Gossip) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
 	g.scoresMu.Lock()
 	sc, ok := g.scores[from]
 	g.scoresMu.Unlock()
-	if ok && sc < graylistThreshold {
+	if ok && sc < p2p.GraylistThreshold {
 		g.cfg.Counter.CountDrops("graylisted peer", n)
 	}
 	return nil

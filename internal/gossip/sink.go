@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -117,7 +118,4 @@ type Events interface {
 
 // Counter counts what pubsub drops before the validator sees it. Called
 // from pubsub's goroutines; must not block.
-type Counter interface {
-	CountRejection(reason record.Reason)
-	CountDrops(reason string, n int)
-}
+type Counter = p2p.Counter

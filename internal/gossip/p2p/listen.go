@@ -1,4 +1,4 @@
-package gossip
+package p2p
 
 import (
 	"errors"
@@ -10,13 +10,13 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 )
 
-// checkListenFree fails when a fixed port this node is to listen on is
+// CheckListenFree fails when a fixed port this node is to listen on is
 // already taken. libp2p's TCP transport binds with SO_REUSEPORT (so that
 // outgoing connections can share the listen port), and two processes
 // that both do so share the port silently, each getting a part of the
 // inbound connections; a plain bind first makes a second daemon fail at
 // start instead. Port 0 (any free port) is not checked.
-func checkListenFree(listen []string) error {
+func CheckListenFree(listen []string) error {
 	for _, s := range listen {
 		addr, err := ma.NewMultiaddr(s)
 		if err != nil {

@@ -1,4 +1,4 @@
-package gossip
+package p2p
 
 import (
 	"fmt"
@@ -31,16 +31,16 @@ func TestCheckListenFree(t *testing.T) {
 		{"quic any port", "/ip4/127.0.0.1/udp/0/quic-v1", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := checkListenFree([]string{c.addr})
+			err := CheckListenFree([]string{c.addr})
 			if c.busy != (err != nil) {
-				t.Fatalf("checkListenFree(%s) = %v, want busy=%v", c.addr, err, c.busy)
+				t.Fatalf("CheckListenFree(%s) = %v, want busy=%v", c.addr, err, c.busy)
 			}
 			if c.busy && !strings.Contains(err.Error(), "already in use") {
 				t.Fatalf("error %q does not say the port is in use", err)
 			}
 		})
 	}
-	if err := checkListenFree([]string{"/not/a/multiaddr"}); err == nil {
+	if err := CheckListenFree([]string{"/not/a/multiaddr"}); err == nil {
 		t.Fatal("a malformed listen address passed")
 	}
 }

@@ -1,4 +1,4 @@
-package gossip
+package p2p
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,13 +27,15 @@ import (
 // envelope.
 const maxPubsubMessage = record.MaxEnvelope + 16<<10
 
-// newHost builds the libp2p host: QUIC and TCP, Noise, yamux, no relay,
+// NewHost builds the libp2p host: QUIC and TCP, Noise, yamux, no relay,
 // no NAT port mapping and no AutoNAT probing (nothing that reaches for the
 // internet; reachability is fixed as private, which also keeps AutoNAT's
 // background goroutine, which can deadlock host.Close under load, out),
 // a connection manager and a gater for revoked nodes.
-func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
-	if err := checkListenFree(cfg.Listen); err != nil {
+// It listens on listen with key as its identity and announces
+// credmesh/agentVersion as its user agent.
+func NewHost(key crypto.PrivKey, listen []string, agentVersion string, gater *Gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
+	if err := CheckListenFree(listen); err != nil {
 		return nil, err
 	}
 	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
@@ -40,8 +43,8 @@ func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host
 		return nil, err
 	}
 	h, err := libp2p.New(
-		libp2p.Identity(cfg.Identity.LibP2PKey()),
-		libp2p.ListenAddrStrings(cfg.Listen...),
+		libp2p.Identity(key),
+		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, noise.New),
@@ -52,7 +55,7 @@ func newHost(cfg Config, gater *gater, bwc *metrics.BandwidthCounter) (host.Host
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.BandwidthReporter(bwc),
-		libp2p.UserAgent("credmesh/"+cfg.AgentVersion),
+		libp2p.UserAgent("credmesh/"+agentVersion),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("libp2p host: %w", err)
@@ -88,18 +91,19 @@ const scoreInspectEvery = 5 * time.Second
 
 // Application scores: members are neutral, everyone else sits far below
 // the graylist threshold, so they are never published to, gossiped with
-// or listened to.
+// or listened to. GraylistThreshold is exported for the RPC inspector,
+// which counts what a graylisted peer sends.
 const (
 	scoreStranger     = -10000
 	gossipThreshold   = -100
 	publishThreshold  = -500
-	graylistThreshold = -1000
+	GraylistThreshold = -1000
 )
 
-// newPubSub starts GossipSub for the host: our own envelope signatures
+// NewPubSub starts GossipSub for the host: our own envelope signatures
 // (pubsub's are off), content message IDs, peer scoring with invalid
 // messages penalised, and only members in the mesh.
-func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(peer.ID) bool, inspect func(map[peer.ID]float64),
+func NewPubSub(ctx context.Context, h host.Host, topic string, isMember func(peer.ID) bool, inspect func(map[peer.ID]float64),
 	tr pubsub.RawTracer, rpcs func(peer.ID, *pubsub.RPC) error) (*pubsub.PubSub, error) {
 	scoreParams := &pubsub.PeerScoreParams{
 		SkipAtomicValidation: true,
@@ -131,7 +135,7 @@ func newPubSub(ctx context.Context, h host.Host, topic string, isMember func(pee
 	thresholds := &pubsub.PeerScoreThresholds{
 		GossipThreshold:   gossipThreshold,
 		PublishThreshold:  publishThreshold,
-		GraylistThreshold: graylistThreshold,
+		GraylistThreshold: GraylistThreshold,
 		AcceptPXThreshold: 10,
 	}
 	opts := []pubsub.Option{
