@@ -5,23 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/credmesh/credmesh/internal/crashpoint"
+	"github.com/credmesh/credmesh/internal/store/dbfile"
 )
 
 // FileName is the database file inside the data dir.
 const FileName = "credmesh.db"
 
-// busyTimeoutMS is how long a connection waits for a lock.
-const busyTimeoutMS = 10000
-
 // ErrCorrupt is returned by Open when the integrity check fails.
-var ErrCorrupt = errors.New("database failed its integrity check")
+var ErrCorrupt = dbfile.ErrCorrupt
 
 // Store is the node's database. It is safe for concurrent use.
 type Store struct {
@@ -36,50 +32,24 @@ type Store struct {
 	rstmts map[string]*sql.Stmt // prepared on r
 }
 
-type connMode int
-
-const (
-	writer   connMode = iota // the one connection that writes
-	reader                   // the daemon's read pool
-	readOnly                 // a read-only open (CLI beside the daemon)
-)
-
-func dsn(path string, mode connMode) string {
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
-	q.Add("_pragma", "foreign_keys(1)")
-	switch mode {
-	case writer:
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_txlock", "immediate")
-	case reader:
-		q.Add("_pragma", "query_only(1)")
-	case readOnly:
-		q.Add("mode", "ro")
-		q.Add("_pragma", "query_only(1)")
-	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-}
-
 // Open opens (creating if needed) the database at path, checks its
 // integrity and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	w, err := sql.Open("sqlite", dsn(path, writer))
+	w, err := sql.Open("sqlite", dbfile.DSN(path, dbfile.Writer))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	w.SetMaxOpenConns(1)
 	s := &Store{path: path, w: w}
-	if err := s.check(ctx, w); err != nil {
+	if err := dbfile.QuickCheck(ctx, w, path); err != nil {
 		w.Close()
 		return nil, err
 	}
-	if _, _, err := migrate(ctx, w); err != nil {
+	if _, _, err := dbfile.Migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(path, reader))
+	r, err := sql.Open("sqlite", dbfile.DSN(path, dbfile.Reader))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -101,7 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // running daemon or without one. It does not migrate; a database from a
 // newer build is refused.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
-	r, err := sql.Open("sqlite", dsn(path, readOnly))
+	r, err := sql.Open("sqlite", dbfile.DSN(path, dbfile.ReadOnly))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -112,48 +82,15 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if v > SchemaVersion() {
+	if v > dbfile.Version() {
 		r.Close()
-		return nil, fmt.Errorf("open store %s: schema version %d is newer than this build supports (%d)", path, v, SchemaVersion())
+		return nil, fmt.Errorf("open store %s: schema version %d is newer than this build supports (%d)", path, v, dbfile.Version())
 	}
 	if v == 0 {
 		r.Close()
 		return nil, fmt.Errorf("open store %s: no credmesh database there", path)
 	}
 	return s, nil
-}
-
-// check runs PRAGMA quick_check and fails with ErrCorrupt on any finding.
-func (s *Store) check(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
-	if err != nil {
-		if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
-			return fmt.Errorf("open store %s: %w: %v", s.path, ErrCorrupt, err)
-		}
-		return fmt.Errorf("open store %s: %w", s.path, err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("open store %s: %w", s.path, err)
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("open store %s: %w: %v", s.path, ErrCorrupt, err)
-	}
-	if len(problems) > 0 {
-		if len(problems) > 5 {
-			problems = append(problems[:5], "...")
-		}
-		return fmt.Errorf("open store %s: %w: %s (restore a backup, or move the file away to start empty and let peers refill it)",
-			s.path, ErrCorrupt, strings.Join(problems, "; "))
-	}
-	return nil
 }
 
 // Path returns the database file path.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/credmesh/credmesh/internal/store/dbfile"
 )
 
 func openTest(t *testing.T) *Store {
@@ -36,8 +38,8 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 		if err := s.r.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		if v != SchemaVersion() || v < 1 {
-			t.Fatalf("user_version %d, want %d", v, SchemaVersion())
+		if v != dbfile.Version() || v < 1 {
+			t.Fatalf("user_version %d, want %d", v, dbfile.Version())
 		}
 		var mode string
 		_ = s.w.QueryRow("PRAGMA journal_mode").Scan(&mode)
@@ -57,7 +59,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+5))
+	_, _ = s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", dbfile.Version()+5))
 	s.Close()
 	_, err = Open(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "newer than this build supports") {

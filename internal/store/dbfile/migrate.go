@@ -1,4 +1,4 @@
-package store
+package dbfile
 
 import (
 	"context"
@@ -49,8 +49,8 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// SchemaVersion is the schema version this build creates.
-func SchemaVersion() int {
+// Version is the schema version this build creates.
+func Version() int {
 	ms, err := migrations()
 	if err != nil {
 		return 0
@@ -58,9 +58,9 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-// migrate applies every migration above the database's user_version in one
+// Migrate applies every migration above the database's user_version in one
 // transaction and sets user_version to the newest.
-func migrate(ctx context.Context, db *sql.DB) (from, to int, err error) {
+func Migrate(ctx context.Context, db *sql.DB) (from, to int, err error) {
 	ms, err := migrations()
 	if err != nil {
 		return 0, 0, err
