@@ -84,6 +84,8 @@ var allowedInternal = map[string][]string{
 	"internal/antientropy": {"internal/actor", "internal/record", "internal/crashpoint"},
 	"internal/credwriter":  {"internal/actor", "internal/record", "internal/store", "internal/identity", "internal/crashpoint"},
 	"internal/web":         {"internal/actor", "internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity", "internal/version"},
+	// The HTML pages sit on the JSON API and its guard.
+	"internal/webui": {"internal/api", "internal/record", "internal/replica", "internal/web"},
 	// The composition root sees every package but cli.
 	"internal/node": {"*"},
 	// cli talks to the daemon through api, and to node for run, demo and
@@ -109,8 +111,8 @@ var forbiddenDeps = map[string][]string{
 	"internal/gossip/p2p":   {"internal/store", "internal/replica", "internal/actor", "internal/gossip"},
 	"internal/antientropy":  {"internal/store", "internal/replica"},
 	"internal/store/dbfile": {"internal/record", "internal/actor", "internal/replica", "internal/store"},
-	"internal/store":        {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/replica"},
-	"internal/replica":      {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/sysinfo", "internal/node"},
+	"internal/store":        {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/webui", "internal/sysinfo", "internal/replica"},
+	"internal/replica":      {"internal/actor", "internal/gossip", "internal/antientropy", "internal/credwriter", "internal/web", "internal/webui", "internal/sysinfo", "internal/node"},
 }
 
 func TestForbiddenDeps(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/credmesh/credmesh/internal/sysinfo"
 	"github.com/credmesh/credmesh/internal/version"
 	"github.com/credmesh/credmesh/internal/web"
+	"github.com/credmesh/credmesh/internal/webui"
 )
 
 // Node is one running credmesh node: the composition root. It builds the
@@ -240,7 +241,7 @@ func (n *Node) spawnWeb(sup *actor.Supervisor, a *web.API, apiHandler http.Handl
 	}
 	guard := web.NewGuard(n.cfg.Web, token, n.cfg.Now, webHosts(n.cfg.Web, n.hostname)...)
 	n.guard = guard
-	ui := &web.UI{API: a, Guard: guard, Now: n.cfg.Now, Log: n.log.With("component", "web")}
+	ui := &webui.UI{API: a, Guard: guard, Now: n.cfg.Now, Log: n.log.With("component", "web")}
 	h, err := ui.Handler(apiHandler, n.metrics.Handler())
 	if err != nil {
 		return err

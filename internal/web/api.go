@@ -96,7 +96,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+api.Prefix+"/peers/{node}/{action}", a.peerAction)
 	mux.HandleFunc("POST "+api.Prefix+"/secrets/{name}/share", a.shareSecret)
 	mux.HandleFunc("POST "+api.Prefix+"/ui/login", a.login)
-	return limitBody(jsonMuxErrors(mux))
+	return LimitBody(jsonMuxErrors(mux))
 }
 
 // jsonMuxErrors answers the mux's own 404 and 405 in JSON like every other
@@ -152,7 +152,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := intParam(q.Get("limit"))
 	if err != nil {
-		writeError(w, a.Log, badRequest("limit: "+err.Error()))
+		writeError(w, a.Log, BadRequest("limit: "+err.Error()))
 		return
 	}
 	if limit == 0 {
@@ -171,7 +171,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 func (a *API) AuditPage(ctx context.Context, typ, node, secret, before string, limit int) (api.Events, error) {
 	b, err := intParam(before)
 	if err != nil {
-		return api.Events{}, badRequest("before: " + err.Error())
+		return api.Events{}, BadRequest("before: " + err.Error())
 	}
 	limit = min(limit, store.MaxEventsPage)
 	f := store.EventFilter{Type: typ, Node: node, Secret: secret, Before: int64(b), Limit: limit}
@@ -226,8 +226,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// limitBody caps every request body before a handler reads it.
-func limitBody(h http.Handler) http.Handler {
+// LimitBody caps every request body before a handler reads it.
+func LimitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > api.MaxRequestBody {
 			writeError(w, nil, &httpError{http.StatusRequestEntityTooLarge, "request body too large"})
@@ -297,7 +297,7 @@ func (a *API) peerAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := api.PeerActionResult{NodeID: string(id), Action: action}
-	if hosts, _, err := a.hostnames(r.Context()); err == nil {
+	if hosts, _, err := a.Hostnames(r.Context()); err == nil {
 		res.Hostname = hosts[id]
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -142,9 +142,9 @@ func (g *Guard) Authorized(r *http.Request) bool {
 // (/login?code=CODE), valid for ttl.
 func (g *Guard) LoginCode(ttl time.Duration) (string, time.Time) { return g.sessions.newCode(ttl) }
 
-// signIn checks a login code or the token and, when one is right, starts
+// SignIn checks a login code or the token and, when one is right, starts
 // a session and sets its cookie.
-func (g *Guard) signIn(w http.ResponseWriter, code, token string) bool {
+func (g *Guard) SignIn(w http.ResponseWriter, code, token string) bool {
 	ok := false
 	switch {
 	case code != "":
@@ -161,8 +161,8 @@ func (g *Guard) signIn(w http.ResponseWriter, code, token string) bool {
 	return true
 }
 
-// signOut ends r's session and clears its cookie.
-func (g *Guard) signOut(w http.ResponseWriter, r *http.Request) {
+// SignOut ends r's session and clears its cookie.
+func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(g.cookie); err == nil {
 		g.sessions.end(c.Value)
 	}

@@ -16,11 +16,11 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-func badRequest(msg string) error { return &httpError{http.StatusBadRequest, msg} }
+func BadRequest(msg string) error { return &httpError{http.StatusBadRequest, msg} }
 
-// statusOf maps an error to its HTTP status. It is the one place where
+// StatusOf maps an error to its HTTP status. It is the one place where
 // errors become status codes; the CLI maps them back to exit codes.
-func statusOf(err error) int {
+func StatusOf(err error) int {
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.code
@@ -43,7 +43,7 @@ func statusOf(err error) int {
 
 // writeError answers with the error as JSON. Server errors are logged.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
-	code := statusOf(err)
+	code := StatusOf(err)
 	if code >= 500 && log != nil {
 		log.Error("request failed", "err", err)
 	}

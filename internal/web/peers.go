@@ -182,12 +182,12 @@ func SysinfoView(s record.Sysinfo) *api.Sysinfo {
 }
 
 // decodeJSON decodes a JSON request body strictly (the size cap is
-// applied to every request by limitBody).
+// applied to every request by LimitBody).
 func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if statusOf(err) == http.StatusRequestEntityTooLarge {
+		if StatusOf(err) == http.StatusRequestEntityTooLarge {
 			return err
 		}
 		return fmt.Errorf("%w: body: %v", api.ErrInvalid, err)

@@ -13,8 +13,8 @@ import (
 	"github.com/credmesh/credmesh/internal/store"
 )
 
-// hostnames maps node IDs to hostnames (this node included).
-func (a *API) hostnames(ctx context.Context) (map[record.NodeID]string, []store.Peer, error) {
+// Hostnames maps node IDs to hostnames (this node included).
+func (a *API) Hostnames(ctx context.Context) (map[record.NodeID]string, []store.Peer, error) {
 	ps, err := a.Replica.Peers(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -29,7 +29,7 @@ func (a *API) hostnames(ctx context.Context) (map[record.NodeID]string, []store.
 // SecretsList returns current secrets grouped by name, for the targets
 // node resolves to (all when node is empty).
 func (a *API) SecretsList(ctx context.Context, node string) (api.Secrets, error) {
-	hosts, ps, err := a.hostnames(ctx)
+	hosts, ps, err := a.Hostnames(ctx)
 	if err != nil {
 		return api.Secrets{}, err
 	}
@@ -99,7 +99,7 @@ func (a *API) History(ctx context.Context, name, node string) (api.SecretHistory
 	if err := record.ValidName(name); err != nil {
 		return api.SecretHistory{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
-	hosts, ps, err := a.hostnames(ctx)
+	hosts, ps, err := a.Hostnames(ctx)
 	if err != nil {
 		return api.SecretHistory{}, err
 	}

@@ -55,12 +55,12 @@ func IsLoopback(addr string) bool {
 }
 
 // Wrap applies the guard to h.
-func (g *Guard) Wrap(h http.Handler) http.Handler { return g.public(g.auth(h)) }
+func (g *Guard) Wrap(h http.Handler) http.Handler { return g.Public(g.auth(h)) }
 
-// public applies everything but the sign-in check: the headers, the Host
+// Public applies everything but the sign-in check: the headers, the Host
 // allowlist and cross-origin protection. It is for answers that tell a
 // stranger nothing, such as "no such page".
-func (g *Guard) public(h http.Handler) http.Handler {
+func (g *Guard) Public(h http.Handler) http.Handler {
 	inner := g.cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/record"
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 // nodes lists this node and the members, for choices.
@@ -100,7 +101,7 @@ const maxUpload = record.MaxPlaintext + 64<<10
 // errNoTarget refuses a new secret with every target unticked: the form
 // always says where a secret goes (the API's empty list means "where it
 // already is", which a new name does not have).
-var errNoTarget = badRequest("choose at least one target node: nothing was written")
+var errNoTarget = web.BadRequest("choose at least one target node: nothing was written")
 
 // createSecret writes the form's secret for exactly the ticked targets.
 // A refused form comes back filled in, with the reason (a file upload
@@ -120,7 +121,7 @@ func (u *UI) createSecret(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Name, f.Content, f.Restart = name, content, r.FormValue("restart")
-		u.renderError(w, r, statusOf(err), "new", "New secret", "new", err, f)
+		u.renderError(w, r, web.StatusOf(err), "new", "New secret", "new", err, f)
 	}
 	value := []byte(content)
 	if f, _, err := r.FormFile("file"); err == nil {

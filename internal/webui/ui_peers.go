@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
@@ -23,7 +24,7 @@ func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
 	var data struct{ Members, Pending []api.Peer }
 	data.Members = append(data.Members, self)
 	for _, p := range ps {
-		v := PeerView(p)
+		v := web.PeerView(p)
 		switch v.State {
 		case api.StatePending:
 			data.Pending = append(data.Pending, v)

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -121,7 +122,7 @@ func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult,
 // world builds a store with: this node (alpha), a member bravo with a
 // node record and sysinfo, a pending node with a hostile hostname, a
 // secret for bravo in two versions with bravo's receipt, and audit events.
-func world(t *testing.T) (*API, *recordingBackend) {
+func world(t *testing.T) (*web.API, *recordingBackend) {
 	t.Helper()
 	alpha, bravo, evil := key(1), key(2), key(3)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), store.FileName))
@@ -222,18 +223,18 @@ func world(t *testing.T) (*API, *recordingBackend) {
 		}
 	}
 	b := &recordingBackend{self: idOf(alpha)}
-	return &API{Self: Self{ID: idOf(alpha), Hostname: "alpha"}, Node: b, Secrets: b, Trust: b, Mesh: b, Replica: r, Store: st,
+	return &web.API{Self: web.Self{ID: idOf(alpha), Hostname: "alpha"}, Node: b, Secrets: b, Trust: b, Mesh: b, Replica: r, Store: st,
 		Log: slog.New(slog.DiscardHandler)}, b
 }
 
 // testToken is the web token of the test UIs.
 const testToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-func uiHandler(t *testing.T, a *API, addr string) (http.Handler, *Guard) {
+func uiHandler(t *testing.T, a *web.API, addr string) (http.Handler, *web.Guard) {
 	t.Helper()
-	g := NewGuard(addr, testToken, func() time.Time { return fixedNow })
+	g := web.NewGuard(addr, testToken, func() time.Time { return fixedNow })
 	ui := &UI{API: a, Guard: g, Now: func() time.Time { return fixedNow }, Log: a.Log}
-	h, err := ui.Handler(a.Handler(), NewMetrics(a.Node).Handler())
+	h, err := ui.Handler(a.Handler(), web.NewMetrics(a.Node).Handler())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestPagesGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run go test ./internal/web -run TestPagesGolden -update)", err)
+				t.Fatalf("%v (run go test ./internal/webui -run TestPagesGolden -update)", err)
 			}
 			if !bytes.Equal(w.Body.Bytes(), want) {
 				t.Fatalf("GET %s differs from %s (run with -update after checking the change):\n%s", tc.path, golden, lineDiff(string(want), w.Body.String()))
@@ -462,7 +463,7 @@ func TestLogin(t *testing.T) {
 			t.Errorf("the login page shows %q to someone not signed in", secret)
 		}
 	}
-	code, _ := g.LoginCode(LoginCodeTTL)
+	code, _ := g.LoginCode(web.LoginCodeTTL)
 	if p := get(t, h, "/login?code="+code, noAuth).Body.String(); !strings.Contains(p, `id="login-code"`) || !strings.Contains(p, code) {
 		t.Fatalf("the login URL's page has no form posting the code:\n%s", p)
 	}
@@ -472,7 +473,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("login with a code: %d, cookies %v", w.Code, cookies)
 	}
 	c := cookies[0]
-	if c.Name != g.CookieName() || !strings.HasPrefix(c.Name, SessionCookie+"_") || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Expires.IsZero() || c.MaxAge <= 0 || c.Value == code || c.Value == testToken {
+	if c.Name != g.CookieName() || !strings.HasPrefix(c.Name, web.SessionCookie+"_") || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Expires.IsZero() || c.MaxAge <= 0 || c.Value == code || c.Value == testToken {
 		t.Fatalf("session cookie %+v", c)
 	}
 	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: g.CookieName(), Value: c.Value}) }
@@ -555,7 +556,7 @@ func TestRevealAndForms(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	a, _ := world(t)
-	m := NewMetrics(a.Node)
+	m := web.NewMetrics(a.Node)
 	m.ObserveDelivery(3 * time.Millisecond)
 	m.CredentialWritten()
 	w := httptest.NewRecorder()

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ type eventView struct {
 
 func (u *UI) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	hosts, ps, err := u.API.hostnames(r.Context())
+	hosts, ps, err := u.API.Hostnames(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"embed"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 //go:embed templates/*.html
@@ -22,8 +23,8 @@ var staticFiles embed.FS
 // UI serves the HTML pages. Pages read through the API's queries and
 // change things only through the API's interfaces, and only on POST.
 type UI struct {
-	API   *API
-	Guard *Guard
+	API   *web.API
+	Guard *web.Guard
 	Now   func() time.Time
 	Log   *slog.Logger
 
@@ -34,7 +35,7 @@ type UI struct {
 type page struct {
 	Title  string
 	Nav    string
-	Self   Self
+	Self   web.Self
 	Status api.Status
 	Flash  string
 	Error  string
@@ -113,8 +114,8 @@ func (u *UI) Handler(apiHandler, metrics http.Handler) (http.Handler, error) {
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("POST /logout", u.logout)
-	routed := u.Guard.Wrap(limitBody(mux))
-	unrouted := u.Guard.public(u.noRoute(mux))
+	routed := u.Guard.Wrap(web.LimitBody(mux))
+	unrouted := u.Guard.Public(u.noRoute(mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			unrouted.ServeHTTP(w, r)

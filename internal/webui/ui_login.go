@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	code, token := strings.TrimSpace(r.FormValue("code")), strings.TrimSpace(r.FormValue("token"))
-	if !u.Guard.signIn(w, code, token) {
+	if !u.Guard.SignIn(w, code, token) {
 		why := errors.New("wrong token")
 		if code != "" {
 			why = errors.New("this login URL was used already or has expired: run `credmesh ui` for a new one")
@@ -27,6 +27,6 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
-	u.Guard.signOut(w, r)
+	u.Guard.SignOut(w, r)
 	back(w, r, "/login", "signed out", nil)
 }

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 // render writes a page; r's flash and error query parameters are shown.
@@ -95,7 +97,7 @@ func (u *UI) execute(buf *bytes.Buffer, name string, p page) error {
 
 // fail renders an error page with the status the error maps to.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := statusOf(err)
+	code := web.StatusOf(err)
 	if code >= 500 {
 		u.Log.Error("page failed", "path", r.URL.Path, "err", err)
 	}

@@ -1,4 +1,4 @@
-package web
+package webui
 
 import (
 	"bytes"
@@ -9,14 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credmesh/credmesh/internal/web"
 )
 
 // testUI is the UI over the test world, with its logs in logs.
-func testUI(t *testing.T, a *API) (*UI, http.Handler, *bytes.Buffer) {
+func testUI(t *testing.T, a *web.API) (*UI, http.Handler, *bytes.Buffer) {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	a.Log = slog.New(slog.NewTextHandler(logs, nil))
-	ui := &UI{API: a, Guard: NewGuard("127.0.0.1:7100", testToken, func() time.Time { return fixedNow }), Now: func() time.Time { return fixedNow }, Log: a.Log}
+	ui := &UI{API: a, Guard: web.NewGuard("127.0.0.1:7100", testToken, func() time.Time { return fixedNow }), Now: func() time.Time { return fixedNow }, Log: a.Log}
 	h, err := ui.Handler(a.Handler(), nil)
 	if err != nil {
 		t.Fatal(err)

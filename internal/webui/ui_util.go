@@ -1,9 +1,10 @@
-package web
+package webui
 
 import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 	"unicode/utf8"
 )
@@ -63,3 +64,13 @@ func readFull(r io.Reader, b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// codeRecorder keeps only the status code and headers of a response.
+type codeRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (c *codeRecorder) Header() http.Header         { return c.header }
+func (c *codeRecorder) Write(p []byte) (int, error) { return len(p), nil }
+func (c *codeRecorder) WriteHeader(code int)        { c.code = code }
