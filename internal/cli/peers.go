@@ -225,10 +225,8 @@ func peerWithin(ctx context.Context, c *api.Client, node string, wait time.Durat
 			}
 			return p, fmt.Errorf("waited %s for %s to be an online member: %w", wait, node, err)
 		}
-		select {
-		case <-ctx.Done():
-			return p, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := pause(ctx); err != nil {
+			return p, err
 		}
 	}
 }

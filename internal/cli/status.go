@@ -80,11 +80,19 @@ func statusWithin(ctx context.Context, c *api.Client, wait time.Duration) (api.S
 			}
 			return s, err
 		}
-		select {
-		case <-ctx.Done():
-			return s, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := pause(ctx); err != nil {
+			return s, err
 		}
+	}
+}
+
+// pause waits between two polls of the daemon (--wait), or until ctx ends.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(100 * time.Millisecond):
+		return nil
 	}
 }
 

@@ -138,7 +138,7 @@ func runFirstScreen(t *testing.T, block string) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { killGroup(cmd.Process.Pid, done) })
+	t.Cleanup(func() { stopGroup(cmd.Process.Pid) })
 	eventually(t, 5*time.Minute, "the demo's login URLs", func() bool {
 		select {
 		case err := <-done:
@@ -172,17 +172,6 @@ func runFirstScreen(t *testing.T, block string) {
 	}
 }
 
-// killGroup ends a process group started by a test and waits for its
-// leader.
-func killGroup(pid int, done <-chan error) {
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-}
-
 func runTwoNodes(t *testing.T, block string) {
 	tmp := t.TempDir()
 	repl := []string{"/tmp/", tmp + "/",
@@ -212,7 +201,7 @@ func runTwoNodes(t *testing.T, block string) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	// The daemons started with & outlive bash in its process group.
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); waitGroupGone(cmd.Process.Pid) })
+	t.Cleanup(func() { stopGroup(cmd.Process.Pid) })
 	select {
 	case err := <-done:
 		if err != nil {
@@ -241,6 +230,13 @@ type fileOutput struct{ path string }
 func (o *fileOutput) String() string {
 	b, _ := os.ReadFile(o.path)
 	return string(b)
+}
+
+// stopGroup sends SIGTERM to a process group a test started and waits
+// for every process in it to exit.
+func stopGroup(pgid int) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	waitGroupGone(pgid)
 }
 
 // waitGroupGone polls every 50 ms, for 15 s at most, until every process
