@@ -67,13 +67,15 @@ var allowedInternal = map[string][]string{
 	"internal/version":    {},
 	"internal/crashpoint": {},
 	"internal/record":     {},
+	// Who belongs, computed from the admit and revoke records: pure.
+	"internal/membership": {"internal/record"},
 	"internal/identity":   {"internal/record"},
 	// SQL only: the store imports no actor, no replica.
 	"internal/store": {"internal/record", "internal/crashpoint", "internal/store/dbfile"},
 	// The SQLite file under the store (connections, check, migrations).
 	"internal/store/dbfile": {},
 	// The replicated state sits on the store; the operator's commands on it.
-	"internal/replica": {"internal/api", "internal/record", "internal/store", "internal/identity"},
+	"internal/replica": {"internal/api", "internal/membership", "internal/record", "internal/store", "internal/identity"},
 	"internal/command": {"internal/api", "internal/record", "internal/replica", "internal/store", "internal/identity"},
 	// Actors: the domain and the kit; never each other. The network actors
 	// see neither the store nor the replica (they declare what they need).
@@ -107,6 +109,7 @@ var allowedInternal = map[string][]string{
 // for run and demo, so it depends on everything transitively; its direct
 // imports are held by allowedInternal: no gossip, store or web.)
 var forbiddenDeps = map[string][]string{
+	"internal/membership":   {"internal/store", "internal/replica", "internal/actor", "internal/identity"},
 	"internal/gossip":       {"internal/store", "internal/replica"},
 	"internal/gossip/p2p":   {"internal/store", "internal/replica", "internal/actor", "internal/gossip"},
 	"internal/antientropy":  {"internal/store", "internal/replica"},

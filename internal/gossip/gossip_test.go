@@ -13,6 +13,7 @@ import (
 	"github.com/credmesh/credmesh/internal/actor"
 	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/membership"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/replica"
 	"github.com/credmesh/credmesh/internal/store"
@@ -242,11 +243,11 @@ func TestHeartbeatScaling(t *testing.T) {
 		members int
 		want    time.Duration
 	}{{1, 10 * time.Second}, {10, 10 * time.Second}, {40, 20 * time.Second}, {90, 30 * time.Second}} {
-		var admits []record.AdmitRec
+		var admits []membership.Admit
 		for i := 1; i < tc.members; i++ {
-			admits = append(admits, record.AdmitRec{ID: record.ID{byte(i)}, Author: self, Subject: record.NodeID(rune('a' + i)), Role: record.RoleNode})
+			admits = append(admits, membership.Admit{ID: record.ID{byte(i)}, Author: self, Subject: record.NodeID(rune('a' + i)), Role: record.RoleNode})
 		}
-		m := record.ComputeMembers(record.MembershipInput{Self: self, Founder: true, Admits: admits})
+		m := membership.Compute(membership.Input{Self: self, Founder: true, Admits: admits})
 		if got := scaledInterval(10*time.Second, m.Len()); got != tc.want {
 			t.Errorf("%d members: interval %v, want %v", tc.members, got, tc.want)
 		}

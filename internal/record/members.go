@@ -6,7 +6,8 @@ import (
 )
 
 // Members is a node's view of who belongs to the mesh and with which
-// role. Build it with ComputeMembers; it is immutable and safe to share.
+// role. Package membership computes it (NewMembers assembles it); it is
+// immutable and safe to share.
 type Members struct {
 	self    NodeID
 	role    map[NodeID]Role
@@ -14,6 +15,23 @@ type Members struct {
 	// kept holds, for a node that was an admin and no longer is (revoked
 	// or demoted), the records of its that still count (its pin).
 	kept map[NodeID]map[ID]bool
+}
+
+// NewMembers assembles a membership view: the role of every member, the
+// revocation of every revoked node, and, for a node that was an admin and
+// no longer is, the IDs of its records that still count (its pin). The
+// maps are owned by the result from then on; callers must not change them.
+func NewMembers(self NodeID, roles map[NodeID]Role, revoked map[NodeID]Revocation, kept map[NodeID]map[ID]bool) *Members {
+	if roles == nil {
+		roles = map[NodeID]Role{}
+	}
+	if revoked == nil {
+		revoked = map[NodeID]Revocation{}
+	}
+	if kept == nil {
+		kept = map[NodeID]map[ID]bool{}
+	}
+	return &Members{self: self, role: roles, revoked: revoked, kept: kept}
 }
 
 // Revocation says who revoked a node, when and why (the earliest of the

@@ -156,9 +156,8 @@ func sv(id byte, author NodeID, version uint64, tomb bool) SecretVersion {
 // resolveMembers is a mesh where alice and admin2 are admins and bob,
 // carol and the target plain nodes.
 func resolveMembers() *Members {
-	return ComputeMembers(MembershipInput{Self: "alice", Founder: true, Admits: []AdmitRec{
-		adm(1, "alice", "admin2", RoleAdmin, 1), adm(2, "alice", "bob", RoleNode, 1),
-		adm(3, "alice", "carol", RoleNode, 1), adm(4, "alice", "target", RoleNode, 1)}})
+	return NewMembers("alice", map[NodeID]Role{"alice": RoleAdmin, "admin2": RoleAdmin,
+		"bob": RoleNode, "carol": RoleNode, "target": RoleNode}, nil, nil)
 }
 
 func TestResolve(t *testing.T) {
@@ -315,15 +314,16 @@ func TestNextVersion(t *testing.T) {
 // the revoke.
 func TestRevokedAuthorsVersions(t *testing.T) {
 	const target NodeID = "target"
-	in := MembershipInput{Self: "alice", Founder: true, Admits: []AdmitRec{
-		adm(1, "alice", "admin2", RoleAdmin, 1), adm(4, "alice", "target", RoleNode, 1)}}
-	before := ComputeMembers(in)
+	before := NewMembers("alice", map[NodeID]Role{"alice": RoleAdmin, "admin2": RoleAdmin, "target": RoleNode}, nil, nil)
 	vs := []SecretVersion{sv(10, "alice", 1, false), sv(11, "admin2", 2, false), sv(12, "admin2", 3, false)}
 	if cur := Resolve(target, vs, before).Current; cur.ID[0] != 12 {
 		t.Fatalf("before the revoke: current %d", cur.ID[0])
 	}
-	in.Revokes = []RevokeRec{{ID: rid(5), Author: "alice", Subject: "admin2", Time: t0, Pin: []ID{{11}}}}
-	after := ComputeMembers(in)
+	// What package membership computes for alice revoking admin2 with a
+	// pin of version 11.
+	after := NewMembers("alice", map[NodeID]Role{"alice": RoleAdmin, "target": RoleNode},
+		map[NodeID]Revocation{"admin2": {By: []NodeID{"alice"}, At: t0, Records: []ID{{5}}}},
+		map[NodeID]map[ID]bool{"admin2": {{11}: true}})
 	if cur := Resolve(target, vs, after).Current; cur.ID[0] != 11 {
 		t.Fatalf("after the revoke: current %d, want the pinned version 11", cur.ID[0])
 	}

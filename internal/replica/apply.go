@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/credmesh/credmesh/internal/membership"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
@@ -240,8 +241,8 @@ func (r *Replica) decideCounterRevoke(tx *store.Tx, e *record.Envelope, refusal 
 	if err != nil {
 		return nil, err
 	}
-	in.Revokes = append(in.Revokes, record.RevokeRec{ID: e.ID(), Author: e.AuthorID(), Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
-	rev, ok := record.ComputeMembers(in).Revocation(v.SubjectID())
+	in.Revokes = append(in.Revokes, membership.Revoke{ID: e.ID(), Author: e.AuthorID(), Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
+	rev, ok := membership.Compute(in).Revocation(v.SubjectID())
 	if !ok || !slices.Contains(rev.Records, e.ID()) {
 		return nil, refusal
 	}

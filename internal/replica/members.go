@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/credmesh/credmesh/internal/membership"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
@@ -59,19 +60,19 @@ func loadMembers(tx *store.Tx, self record.NodeID) (*record.Members, error) {
 	if err != nil {
 		return nil, err
 	}
-	return record.ComputeMembers(in), nil
+	return membership.Compute(in), nil
 }
 
 // loadMembershipInput reads what membership is computed from: the
 // operator's trust list and every stored admit and revoke.
-func loadMembershipInput(tx *store.Tx, self record.NodeID) (record.MembershipInput, error) {
-	in := record.MembershipInput{Self: self, Founder: true}
+func loadMembershipInput(tx *store.Tx, self record.NodeID) (membership.Input, error) {
+	in := membership.Input{Self: self, Founder: true}
 	trust, err := tx.Trust()
 	if err != nil {
 		return in, fmt.Errorf("load trust: %w", err)
 	}
 	for _, t := range trust {
-		in.Anchors = append(in.Anchors, record.Anchor{ID: t.NodeID, Role: t.Role})
+		in.Anchors = append(in.Anchors, membership.Anchor{ID: t.NodeID, Role: t.Role})
 		if t.Source == store.TrustJoin {
 			in.Founder = false // it joined someone else's cluster
 		}
@@ -91,13 +92,13 @@ func loadMembershipInput(tx *store.Tx, self record.NodeID) (record.MembershipInp
 			if err != nil {
 				return in, fmt.Errorf("stored admit %s: %w", r.ID.Short(), err)
 			}
-			in.Admits = append(in.Admits, record.AdmitRec{ID: r.ID, Author: r.Author, Subject: a.SubjectID(), Role: a.Role, Time: e.Time, Pin: a.Pin})
+			in.Admits = append(in.Admits, membership.Admit{ID: r.ID, Author: r.Author, Subject: a.SubjectID(), Role: a.Role, Time: e.Time, Pin: a.Pin})
 		case record.KindRevoke:
 			v, err := record.DecodeRevoke(e.Body)
 			if err != nil {
 				return in, fmt.Errorf("stored revoke %s: %w", r.ID.Short(), err)
 			}
-			in.Revokes = append(in.Revokes, record.RevokeRec{ID: r.ID, Author: r.Author, Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
+			in.Revokes = append(in.Revokes, membership.Revoke{ID: r.ID, Author: r.Author, Subject: v.SubjectID(), Time: e.Time, Reason: v.Reason, Pin: v.Pin})
 		}
 	}
 	return in, nil

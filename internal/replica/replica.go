@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/identity"
+	"github.com/credmesh/credmesh/internal/membership"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
 )
@@ -110,7 +111,7 @@ func (r *Replica) Members() *record.Members {
 	if m := r.members.Load(); m != nil {
 		return m
 	}
-	return record.ComputeMembers(record.MembershipInput{Self: r.self})
+	return membership.Compute(membership.Input{Self: r.self})
 }
 
 // NextSeq reserves a sequence for a message this node signs. Sequences

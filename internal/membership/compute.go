@@ -1,4 +1,4 @@
-package record
+package membership
 
 import (
 	"bytes"
@@ -7,50 +7,52 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/credmesh/credmesh/internal/record"
 )
 
 // Anchor is a node this node's operator trusts directly, with the role the
 // operator gave it: the node it joined through is an admin; a node added
 // by ticket, approval or invite has the role chosen then.
 type Anchor struct {
-	ID   NodeID
-	Role Role
+	ID   record.NodeID
+	Role record.Role
 }
 
-// AdmitRec is an admit record as membership needs it.
-type AdmitRec struct {
-	ID      ID
-	Author  NodeID
-	Subject NodeID
-	Role    Role
+// Admit is an admit record as membership needs it.
+type Admit struct {
+	ID      record.ID
+	Author  record.NodeID
+	Subject record.NodeID
+	Role    record.Role
 	Time    time.Time
-	Pin     []ID
+	Pin     []record.ID
 }
 
-// RevokeRec is a revoke record as membership needs it.
-type RevokeRec struct {
-	ID      ID
-	Author  NodeID
-	Subject NodeID
+// Revoke is a revoke record as membership needs it.
+type Revoke struct {
+	ID      record.ID
+	Author  record.NodeID
+	Subject record.NodeID
 	Time    time.Time
 	Reason  string
-	Pin     []ID
+	Pin     []record.ID
 }
 
-// MembershipInput is everything membership is computed from: this node's
+// Input is everything membership is computed from: this node's
 // own trust (itself, whether it founded its cluster, its anchors) and the
 // admit and revoke records held.
-type MembershipInput struct {
-	Self NodeID
+type Input struct {
+	Self record.NodeID
 	// Founder is set on the node that started its cluster: it is an admin
 	// in its own view.
 	Founder bool
 	Anchors []Anchor
-	Admits  []AdmitRec
-	Revokes []RevokeRec
+	Admits  []Admit
+	Revokes []Revoke
 }
 
-// ComputeMembers derives membership, roles and revocations. It is a pure
+// Compute derives membership, roles and revocations. It is a pure
 // function of its input, whatever order the records are listed in, so
 // every node holding the same records (and the same trust of its own)
 // agrees. The rules:
@@ -80,7 +82,7 @@ type MembershipInput struct {
 //   - Where the rules chase their own tail (admins demoting each other in
 //     a ring), the result fails closed: revoked if revoked in any round,
 //     admin only if admin in every round.
-func ComputeMembers(in MembershipInput) *Members {
+func Compute(in Input) *record.Members {
 	e := newEvaluator(in)
 	// Pass 1: decide every revoke in its own view.
 	counting := map[*mrec]bool{}
@@ -96,7 +98,7 @@ func ComputeMembers(in MembershipInput) *Members {
 	// admin that revoked its demoter), then settle roles again.
 	demotions := false
 	for _, r := range e.recs {
-		if !r.revoke && r.role == RoleNode && s.role[r.subject] == RoleAdmin && len(e.endView(r).hide) > 0 {
+		if !r.revoke && r.role == record.RoleNode && s.role[r.subject] == record.RoleAdmin && len(e.endView(r).hide) > 0 {
 			counting[r], demotions = e.endCounts(r), true
 		}
 	}
@@ -108,39 +110,39 @@ func ComputeMembers(in MembershipInput) *Members {
 
 // mrec is a membership record.
 type mrec struct {
-	id      ID
-	author  NodeID
-	subject NodeID
+	id      record.ID
+	author  record.NodeID
+	subject record.NodeID
 	revoke  bool
-	role    Role
+	role    record.Role
 	time    time.Time
 	reason  string
-	pin     map[ID]bool
+	pin     map[record.ID]bool
 }
 
 type evaluator struct {
-	in       MembershipInput
-	anchors  map[NodeID]Role
-	recs     []*mrec // sorted by ID
-	byAuthor map[NodeID][]*mrec
+	in       Input
+	anchors  map[record.NodeID]record.Role
+	recs     []*mrec // sorted by record.ID
+	byAuthor map[record.NodeID][]*mrec
 	memo     map[string]*mstate
 }
 
-func newEvaluator(in MembershipInput) *evaluator {
-	e := &evaluator{in: in, anchors: map[NodeID]Role{}, byAuthor: map[NodeID][]*mrec{}, memo: map[string]*mstate{}}
+func newEvaluator(in Input) *evaluator {
+	e := &evaluator{in: in, anchors: map[record.NodeID]record.Role{}, byAuthor: map[record.NodeID][]*mrec{}, memo: map[string]*mstate{}}
 	for _, a := range in.Anchors {
 		if a.ID != in.Self {
 			e.anchors[a.ID] = max(e.anchors[a.ID], a.Role)
 		}
 	}
-	pinSet := func(ids []ID) map[ID]bool {
-		m := make(map[ID]bool, len(ids))
+	pinSet := func(ids []record.ID) map[record.ID]bool {
+		m := make(map[record.ID]bool, len(ids))
 		for _, id := range ids {
 			m[id] = true
 		}
 		return m
 	}
-	seen := map[ID]bool{}
+	seen := map[record.ID]bool{}
 	for _, a := range in.Admits {
 		if !seen[a.ID] && a.Author != a.Subject {
 			seen[a.ID] = true
@@ -163,7 +165,7 @@ func newEvaluator(in MembershipInput) *evaluator {
 // world is a view of the records: for each node in hide, only its records
 // in the set are visible.
 type world struct {
-	hide map[NodeID]map[ID]bool
+	hide map[record.NodeID]map[record.ID]bool
 }
 
 func (w world) visible(r *mrec) bool {
@@ -175,7 +177,7 @@ func (w world) key() string {
 	if len(w.hide) == 0 {
 		return ""
 	}
-	ids := make([]NodeID, 0, len(w.hide))
+	ids := make([]record.NodeID, 0, len(w.hide))
 	for id := range w.hide {
 		ids = append(ids, id)
 	}
@@ -198,7 +200,7 @@ func (w world) key() string {
 // endView is the view a revoke or a demotion is judged in: its subject's
 // records that it did not pin are hidden.
 func (e *evaluator) endView(r *mrec) world {
-	allow := map[ID]bool{}
+	allow := map[record.ID]bool{}
 	for _, x := range e.byAuthor[r.subject] {
 		if r.pin[x.id] {
 			allow[x.id] = true
@@ -207,7 +209,7 @@ func (e *evaluator) endView(r *mrec) world {
 	if len(allow) == len(e.byAuthor[r.subject]) {
 		return world{} // nothing to hide
 	}
-	return world{hide: map[NodeID]map[ID]bool{r.subject: allow}}
+	return world{hide: map[record.NodeID]map[record.ID]bool{r.subject: allow}}
 }
 
 // endCounts decides one revoke or demotion in its own view.
@@ -224,14 +226,14 @@ func (e *evaluator) endCounts(r *mrec) bool {
 
 // mstate is one round's verdict.
 type mstate struct {
-	role      map[NodeID]Role
-	revokedBy map[NodeID][]*mrec // counting revokes of each revoked node
-	demotion  map[NodeID]*mrec   // the latest counting admit of a node, when it makes it a plain node
+	role      map[record.NodeID]record.Role
+	revokedBy map[record.NodeID][]*mrec // counting revokes of each revoked node
+	demotion  map[record.NodeID]*mrec   // the latest counting admit of a node, when it makes it a plain node
 }
 
 // authority reports whether r's author may sign it, in s.
 func (s *mstate) authority(r *mrec) bool {
-	if s.role[r.author] == RoleAdmin {
+	if s.role[r.author] == record.RoleAdmin {
 		return true
 	}
 	if rs := s.revokedBy[r.author]; len(rs) > 0 {
@@ -303,7 +305,7 @@ func (e *evaluator) flat(w world, fixed map[*mrec]bool) *mstate {
 // round, so nodes that only vouch for each other never bootstrap
 // themselves.
 func (e *evaluator) initial(w world, fixed map[*mrec]bool) *mstate {
-	s := &mstate{role: map[NodeID]Role{}, revokedBy: map[NodeID][]*mrec{}, demotion: map[NodeID]*mrec{}}
+	s := &mstate{role: map[record.NodeID]record.Role{}, revokedBy: map[record.NodeID][]*mrec{}, demotion: map[record.NodeID]*mrec{}}
 	for _, r := range e.recs {
 		if r.revoke && fixed[r] {
 			s.revokedBy[r.subject] = append(s.revokedBy[r.subject], r)
@@ -315,7 +317,7 @@ func (e *evaluator) initial(w world, fixed map[*mrec]bool) *mstate {
 
 // round computes the next verdict from s.
 func (e *evaluator) round(w world, s *mstate, fixed map[*mrec]bool) *mstate {
-	next := &mstate{role: map[NodeID]Role{}, revokedBy: map[NodeID][]*mrec{}, demotion: map[NodeID]*mrec{}}
+	next := &mstate{role: map[record.NodeID]record.Role{}, revokedBy: map[record.NodeID][]*mrec{}, demotion: map[record.NodeID]*mrec{}}
 	for _, r := range e.recs {
 		if !r.revoke || !w.visible(r) {
 			continue
@@ -344,10 +346,10 @@ func (e *evaluator) round(w world, s *mstate, fixed map[*mrec]bool) *mstate {
 // each other are not members). A member's role is that of the latest such
 // admit of it.
 func (e *evaluator) fill(w world, s *mstate, counts func(*mrec) bool) {
-	revoked := func(id NodeID) bool { return len(s.revokedBy[id]) > 0 }
-	reached := make(map[NodeID]bool, len(e.recs)+1)
-	queue := make([]NodeID, 0, len(e.recs)+1)
-	reach := func(id NodeID) {
+	revoked := func(id record.NodeID) bool { return len(s.revokedBy[id]) > 0 }
+	reached := make(map[record.NodeID]bool, len(e.recs)+1)
+	queue := make([]record.NodeID, 0, len(e.recs)+1)
+	reach := func(id record.NodeID) {
 		if !reached[id] && !revoked(id) {
 			reached[id] = true
 			queue = append(queue, id)
@@ -357,8 +359,8 @@ func (e *evaluator) fill(w world, s *mstate, counts func(*mrec) bool) {
 	for _, id := range sortedKeys(e.anchors) {
 		reach(id)
 	}
-	latest := make(map[NodeID]*mrec, len(e.recs))
-	admits := func(id NodeID) {
+	latest := make(map[record.NodeID]*mrec, len(e.recs))
+	admits := func(id record.NodeID) {
 		for _, r := range e.byAuthor[id] {
 			if r.revoke || !w.visible(r) || revoked(r.subject) || !counts(r) {
 				continue
@@ -378,25 +380,25 @@ func (e *evaluator) fill(w world, s *mstate, counts func(*mrec) bool) {
 		admits(queue[i])
 	}
 	if s.role == nil || len(s.role) == 0 {
-		s.role = make(map[NodeID]Role, len(reached))
+		s.role = make(map[record.NodeID]record.Role, len(reached))
 	}
 	for id := range reached {
-		role := RoleNode
+		role := record.RoleNode
 		if l := latest[id]; l != nil {
 			role = l.role
 		}
-		if e.anchors[id] == RoleAdmin || (id == e.in.Self && e.in.Founder) {
-			role = RoleAdmin
+		if e.anchors[id] == record.RoleAdmin || (id == e.in.Self && e.in.Founder) {
+			role = record.RoleAdmin
 		}
 		s.role[id] = role
-		if l := latest[id]; role == RoleNode && l != nil && l.role == RoleNode && len(l.pin) > 0 {
+		if l := latest[id]; role == record.RoleNode && l != nil && l.role == record.RoleNode && len(l.pin) > 0 {
 			s.demotion[id] = l
 		}
 	}
 }
 
-func sortedKeys[V any](m map[NodeID]V) []NodeID {
-	out := make([]NodeID, 0, len(m))
+func sortedKeys[V any](m map[record.NodeID]V) []record.NodeID {
+	out := make([]record.NodeID, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
@@ -408,7 +410,7 @@ func sortedKeys[V any](m map[NodeID]V) []NodeID {
 // in any, a member only if a member in all, an admin only if an admin in
 // all; pins only where every round agrees.
 func failClosed(cycle []*mstate) *mstate {
-	out := &mstate{role: map[NodeID]Role{}, revokedBy: map[NodeID][]*mrec{}, demotion: map[NodeID]*mrec{}}
+	out := &mstate{role: map[record.NodeID]record.Role{}, revokedBy: map[record.NodeID][]*mrec{}, demotion: map[record.NodeID]*mrec{}}
 	for _, s := range cycle {
 		for id, rs := range s.revokedBy {
 			for _, r := range rs {
@@ -439,7 +441,7 @@ func failClosed(cycle []*mstate) *mstate {
 		for _, s := range cycle[1:] {
 			same = same && s.demotion[id] == d
 		}
-		if same && out.role[id] == RoleNode {
+		if same && out.role[id] == record.RoleNode {
 			out.demotion[id] = d
 		}
 	}
@@ -450,11 +452,12 @@ func failClosed(cycle []*mstate) *mstate {
 }
 
 // members turns the final verdict into a Members.
-func (e *evaluator) members(s *mstate) *Members {
-	m := &Members{self: e.in.Self, role: s.role, revoked: map[NodeID]Revocation{}, kept: map[NodeID]map[ID]bool{}}
+func (e *evaluator) members(s *mstate) *record.Members {
+	revoked := map[record.NodeID]record.Revocation{}
+	keep := map[record.NodeID]map[record.ID]bool{}
 	for id, rs := range s.revokedBy {
-		rev := Revocation{}
-		var kept map[ID]bool
+		rev := record.Revocation{}
+		var kept map[record.ID]bool
 		for i, r := range rs {
 			rev.Records = append(rev.Records, r.id)
 			if !slices.Contains(rev.By, r.author) {
@@ -473,15 +476,15 @@ func (e *evaluator) members(s *mstate) *Members {
 				}
 			}
 		}
-		slices.SortFunc(rev.Records, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+		slices.SortFunc(rev.Records, func(a, b record.ID) int { return bytes.Compare(a[:], b[:]) })
 		slices.Sort(rev.By)
-		m.revoked[id] = rev
+		revoked[id] = rev
 		if len(kept) > 0 {
-			m.kept[id] = kept
+			keep[id] = kept
 		}
 	}
 	for id, d := range s.demotion {
-		m.kept[id] = maps.Clone(d.pin)
+		keep[id] = maps.Clone(d.pin)
 	}
-	return m
+	return record.NewMembers(e.in.Self, s.role, revoked, keep)
 }
