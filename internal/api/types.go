@@ -44,6 +44,12 @@ type Gossip struct {
 	BytesOut         int64   `json:"bytes_out"`
 	HeartbeatSeconds float64 `json:"heartbeat_seconds"` // the interval in use (it grows with the mesh)
 	Connected        int     `json:"connected"`         // libp2p connections to other nodes
+	// Reachability is public (dialable from anywhere; relays for members)
+	// or private (reached through member relays).
+	Reachability string `json:"reachability"`
+	// Reached counts other members by how they are reached (direct,
+	// hole-punched, relayed, unreachable).
+	Reached map[string]int `json:"reached"`
 }
 
 // Counts summarises what the node holds.
@@ -76,7 +82,31 @@ type Peer struct {
 	SeenAddrs    []string   `json:"seen_addrs,omitempty"`
 	Trust        string     `json:"trust,omitempty"` // how this node's operator trusts it directly
 	Self         bool       `json:"self,omitempty"`  // the node answering: online, never "last seen"
+	// Reach says how the node answering reaches this member now (absent
+	// for itself and for nodes that are not members).
+	Reach *Reach `json:"reach,omitempty"`
 }
+
+// Reach says how one node reaches another.
+type Reach struct {
+	// How is direct, hole-punched, relayed or unreachable.
+	How string `json:"how"`
+	// Via is the relay's node ID when relayed.
+	Via string `json:"via,omitempty"`
+	// Addr is the remote address of the connection in use.
+	Addr string `json:"addr,omitempty"`
+	// Why says, when unreachable, what the last dial hit (when relayed,
+	// why the hole punch failed).
+	Why string `json:"why,omitempty"`
+}
+
+// How a member is reached.
+const (
+	ReachDirect      = "direct"
+	ReachHolePunched = "hole-punched"
+	ReachRelayed     = "relayed"
+	ReachUnreachable = "unreachable"
+)
 
 // Peer states.
 const (

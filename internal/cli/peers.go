@@ -124,10 +124,10 @@ func newPeersListCmd(e *env) *cobra.Command {
 			if out.json() {
 				return writeJSON(e.stdout, ps)
 			}
-			rows := [][]string{{"NODE", "HOSTNAME", "STATE", "ROLE", "ONLINE", "LAST SEEN", "AGE RECIPIENT"}}
+			rows := [][]string{{"NODE", "HOSTNAME", "STATE", "ROLE", "ONLINE", "REACHED", "LAST SEEN", "AGE RECIPIENT"}}
 			for _, p := range ps.Peers {
 				rows = append(rows, []string{shortID(p.NodeID), dash(p.Hostname), p.State, dash(p.Role), yesNo(p.Online),
-					ago(p.LastSeen), shortRecipient(p.AgeRecipient)})
+					reachShort(p.Reach), ago(p.LastSeen), shortRecipient(p.AgeRecipient)})
 			}
 			return table(e.stdout, rows)
 		},
@@ -238,11 +238,20 @@ func writePeer(e *env, p api.PeerDetail) error {
 		{"state", p.State},
 		{"role", dash(p.Role)},
 		{"online", yesNo(p.Online)},
+		{"reached", reachShort(p.Reach)},
+	}
+	if r := p.Reach; r != nil && r.Addr != "" {
+		rows = append(rows, []string{"connection", r.Addr})
+	}
+	if r := p.Reach; r != nil && r.Why != "" {
+		rows = append(rows, []string{"why", r.Why})
+	}
+	rows = append(rows, [][]string{
 		{"last seen", ago(p.LastSeen)},
 		{"age recipient", dash(p.AgeRecipient)},
 		{"version", dash(p.AgentVersion)},
 		{"addresses", dash(strings.Join(p.Addrs, " "))},
-	}
+	}...)
 	if s := p.Sysinfo; s != nil {
 		rows = append(rows,
 			[]string{"uptime", (time.Duration(s.UptimeSeconds) * time.Second).String()},
@@ -256,6 +265,17 @@ func writePeer(e *env, p api.PeerDetail) error {
 		}
 	}
 	return table(e.stdout, rows)
+}
+
+// reachShort says how a member is reached: "relayed via 12D3KooW…".
+func reachShort(r *api.Reach) string {
+	switch {
+	case r == nil:
+		return "-"
+	case r.Via != "":
+		return r.How + " via " + shortID(r.Via)
+	}
+	return r.How
 }
 
 func yesNo(b bool) string {

@@ -43,6 +43,8 @@ exit 1.`,
 	f.StringArrayVar(&cfg.Listen, "listen", node.DefaultListen, "libp2p listen multiaddr (repeatable)")
 	f.StringVar(&cfg.Cluster, "cluster", node.DefaultCluster, "cluster name: the gossip topic is /credmesh/1/NAME")
 	f.BoolVar(&cfg.NoMDNS, "no-mdns", false, "do not discover nodes on the LAN with mDNS")
+	f.StringVar(&cfg.Reachability, "reachability", "auto", "auto, public or private: whether nodes anywhere can dial this one (public nodes relay for members; auto: public when listening on or announcing a public address)")
+	f.StringArrayVar(&cfg.Announce, "announce", nil, "also advertise this multiaddr, such as a forwarded port: /ip4/198.51.100.7/tcp/7101 (repeatable)")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", node.DefaultHeartbeat, "base heartbeat interval (grows with the square root of the cluster size beyond 10 members)")
 	f.StringVar(&cfg.TicketFile, "ticket-file", "", "write this node's ticket to this file once it listens")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 30*time.Second, "anti-entropy interval with a random member")

@@ -52,6 +52,7 @@ that is starting to answer (for scripts that start one in the background).`,
 				{"data dir", s.DataDir},
 				{"web UI", dash(s.Web)},
 				{"peers", fmt.Sprintf("%d members (%d online), %d pending", s.Counts.Members, s.Counts.Online, s.Counts.Pending)},
+				{"reachability", reachabilityText(s.Gossip)},
 				{"records", recordCounts(s.Counts.Records)},
 				{"refused", recordCounts(s.Counts.Rejects)},
 				{"dropped unseen", recordCounts(s.Counts.Dropped)},
@@ -63,6 +64,28 @@ that is starting to answer (for scripts that start one in the background).`,
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the daemon to answer (e.g. 30s)")
 	out.register(cmd)
 	return cmd
+}
+
+// reachabilityText says whether this node is dialable from anywhere and
+// how it reaches the other members.
+func reachabilityText(g api.Gossip) string {
+	what := g.Reachability
+	switch what {
+	case "public":
+		what = "public (relays for members)"
+	case "private":
+		what = "private (reached through member relays)"
+	}
+	var parts []string
+	for _, how := range []string{api.ReachDirect, api.ReachHolePunched, api.ReachRelayed, api.ReachUnreachable} {
+		if n := g.Reached[how]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, how))
+		}
+	}
+	if len(parts) > 0 {
+		what += "; members " + strings.Join(parts, ", ")
+	}
+	return dash(what)
 }
 
 // statusWithin asks for the status, retrying while no daemon answers yet,

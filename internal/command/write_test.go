@@ -119,7 +119,7 @@ func (w *wire) node(t *testing.T, name string) *tnode {
 	}
 	n.c = New(Config{Mesh: n, Creds: n, Replica: n.r, Identity: id, Hostname: name})
 	// Its node record (age recipient) reaches the others as a hello does.
-	if err := n.r.Announce(t.Context(), record.Node{Hostname: name, AgeRecipient: id.Recipient(), StartedAt: testNow}); err != nil {
+	if _, err := n.r.Announce(t.Context(), record.Node{Hostname: name, AgeRecipient: id.Recipient(), StartedAt: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	w.nodes = append(w.nodes, n)

@@ -142,11 +142,13 @@ func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 // daemonOpts vary how a daemon runs: another binary (the crash harness
 // uses the plain one, which starts faster than the race build), more
 // environment, a command it runs under (the partition harness uses
-// "ip netns exec NS", which execs the daemon in place: same PID).
+// "ip netns exec NS", which execs the daemon in place: same PID), more
+// arguments to run.
 type daemonOpts struct {
 	bin  string
 	env  []string
 	wrap []string
+	args []string
 }
 
 func startDaemonWith(t *testing.T, o daemonOpts, dataDir string, args ...string) *daemon {
@@ -158,7 +160,7 @@ func startDaemonWith(t *testing.T, o daemonOpts, dataDir string, args ...string)
 	// Never the machine's own credential directory: a test's credentials
 	// go into its data dir unless it names another one.
 	argv := append([]string{o.bin, "--data-dir", dataDir, "--log-level", "debug", "run", "--web", "127.0.0.1:0",
-		"--creds-dir", filepath.Join(dataDir, "creds")}, args...)
+		"--creds-dir", filepath.Join(dataDir, "creds")}, append(o.args, args...)...)
 	argv = append(append([]string{}, o.wrap...), argv...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(os.Environ(), o.env...)

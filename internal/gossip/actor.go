@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -49,6 +50,12 @@ type Gossip struct {
 	startsMu sync.Mutex
 	starts   map[peer.ID]time.Time // the start time each peer's last hello gave
 
+	reach    p2p.Reachability // public or private, decided at start
+	punch    *punches
+	relaysMu sync.Mutex
+	relays   []peer.AddrInfo // member relays, for autorelay (private nodes)
+	addrSub  event.Subscription
+
 	// State owned by the actor goroutine.
 	live          map[record.NodeID]*liveness
 	dials         map[peer.ID]*dialState
@@ -56,6 +63,7 @@ type Gossip struct {
 	lastFlush     time.Time
 	lastMembers   *record.Members // membership at the last tick
 	lastDialScan  time.Time
+	lastRelayScan time.Time
 	noticed       map[peer.ID]time.Time // when each revoked peer was last told
 	workers       sync.WaitGroup        // hello exchanges and dials in flight
 }
@@ -113,7 +121,8 @@ func (g *Gossip) now() time.Time { return g.cfg.Now() }
 // validator and the stream handlers, has this node's node record stored
 // (Self.Announce) and starts mDNS.
 func (g *Gossip) PreStart(ctx context.Context) error {
-	if err := g.cfg.Validate(); err != nil {
+	var err error
+	if err = g.cfg.Validate(); err != nil {
 		return err
 	}
 	g.self = record.NodeID(g.cfg.Identity.NodeID.String())
@@ -123,9 +132,25 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.starts = map[peer.ID]time.Time{}
 	g.bwc = metrics.NewBandwidthCounter()
 	members := g.cfg.Members
-	h, err := p2p.NewHost(g.cfg.Identity.LibP2PKey(), g.cfg.Listen, g.cfg.AgentVersion, &p2p.Gater{IsRevoked: func(p peer.ID) bool {
-		return members.Members().IsRevoked(record.NodeID(p.String()))
-	}}, g.bwc)
+	if g.reach, err = g.decideReach(); err != nil {
+		return err
+	}
+	announce, _ := p2p.ParseAnnounce(g.cfg.Announce) // checked by Validate
+	g.punch = newPunches(g.log.Debug)
+	h, err := p2p.NewHost(p2p.HostConfig{
+		Key:          g.cfg.Identity.LibP2PKey(),
+		Listen:       g.cfg.Listen,
+		Announce:     announce,
+		Reachability: g.reach,
+		AgentVersion: g.cfg.AgentVersion,
+		Gater: &p2p.Gater{IsRevoked: func(p peer.ID) bool {
+			return members.Members().IsRevoked(record.NodeID(p.String()))
+		}},
+		Bandwidth: g.bwc,
+		IsMember:  g.isMember,
+		Relays:    g.relaySource,
+		HolePunch: g.punch,
+	})
 	if err != nil {
 		return err
 	}
@@ -173,9 +198,15 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 			}
 		},
 	})
-	if err := g.cfg.Self.Announce(ctx, g.nodeRecord()); err != nil {
+	if _, err := g.cfg.Self.Announce(ctx, g.nodeRecord()); err != nil {
 		return fmt.Errorf("store this node's node record: %w", err)
 	}
+	if g.addrSub, err = h.EventBus().Subscribe(new(event.EvtLocalAddressesUpdated)); err != nil {
+		return fmt.Errorf("watch addresses: %w", err)
+	}
+	g.workers.Add(1)
+	go g.watchAddrs(g.addrSub)
+	g.refreshRelays(ctx, g.now())
 	if g.cfg.MDNS {
 		g.mdns = mdns.NewMdnsService(h, "credmesh-"+g.cfg.Cluster, mdnsNotifee{g})
 		if err := g.mdns.Start(); err != nil {
@@ -186,7 +217,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	}
 	g.nextHeartbeat = g.now() // announce ourselves at once
 	ok = true
-	g.log.Info("gossip listening", "node", g.self, "addrs", fmt.Sprint(h.Addrs()), "topic", topicName)
+	g.log.Info("gossip listening", "node", g.self, "addrs", fmt.Sprint(h.Addrs()), "topic", topicName, "reachability", string(g.reach))
 	return nil
 }
 
@@ -251,6 +282,8 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 		g.onDialDone(m.p, m.err)
 	case found:
 		g.onFound(ctx, m.info)
+	case addrsChanged:
+		g.onAddrsChanged(ctx)
 	default:
 		return fmt.Errorf("unexpected message %T", m)
 	}
@@ -282,6 +315,9 @@ func (g *Gossip) PostStop(ctx context.Context) error {
 	}
 	if g.sub != nil {
 		g.sub.Cancel()
+	}
+	if g.addrSub != nil {
+		errs = append(errs, g.addrSub.Close())
 	}
 	g.psCancel()
 	errs = append(errs, g.h.Close())

@@ -8,6 +8,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/identity"
 )
 
@@ -46,6 +47,12 @@ type Config struct {
 	Heartbeat time.Duration
 	// MDNS enables LAN discovery.
 	MDNS bool
+	// Reachability is auto (default), public or private: whether nodes
+	// anywhere can dial this one (p2p.Reachability).
+	Reachability string
+	// Announce are addresses to advertise besides the listen ones, such
+	// as a forwarded port on a router (/ip4/198.51.100.7/tcp/7101).
+	Announce []string
 	// Hostname and AgentVersion go into this node's node record.
 	Hostname     string
 	AgentVersion string
@@ -80,7 +87,19 @@ func (c Config) Validate() error {
 	case c.Members == nil || c.Sink == nil || c.Self == nil || c.Peers == nil || c.Invites == nil || c.Events == nil || c.Counter == nil:
 		return errors.New("gossip: members, sink, self, peers, invites, events and counter are required")
 	}
+	if err := CheckReach(c.Reachability, c.Announce); err != nil {
+		return err
+	}
 	return CheckSettings(c.Listen, c.Cluster, c.Heartbeat)
+}
+
+// CheckReach reports an unusable --reachability or --announce value.
+func CheckReach(reachability string, announce []string) error {
+	if _, err := p2p.ParseReachability(reachability); err != nil {
+		return err
+	}
+	_, err := p2p.ParseAnnounce(announce)
+	return err
 }
 
 // CheckSettings reports the first unusable listen address, cluster name

@@ -2,12 +2,14 @@ package gossip
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/record"
 )
 
@@ -24,6 +26,7 @@ type dialState struct {
 	next     time.Time
 	backoff  time.Duration
 	inflight bool
+	lastErr  string // the last dial's failure, shortened (dialWhy)
 }
 
 // dialDue dials every member that is not connected and whose backoff has
@@ -77,6 +80,7 @@ func (g *Gossip) startDial(ctx context.Context, p peer.ID, d *dialState) {
 		g.h.Peerstore().AddAddrs(p, addrs, peerstore.RecentlyConnectedAddrTTL)
 	}
 	if len(g.h.Peerstore().Addrs(p)) == 0 {
+		d.lastErr = "no address known"
 		g.backoff(d)
 		return
 	}
@@ -98,11 +102,12 @@ func (g *Gossip) onDialDone(p peer.ID, err error) {
 	}
 	d.inflight = false
 	if err != nil {
+		d.lastErr = dialWhy(err)
 		g.backoff(d)
 		g.log.Debug("dial failed", "peer", p, "retry_in", d.backoff, "err", err)
 		return
 	}
-	d.backoff, d.next = 0, time.Time{}
+	d.backoff, d.next, d.lastErr = 0, time.Time{}, ""
 }
 
 func (g *Gossip) backoff(d *dialState) {
@@ -112,6 +117,7 @@ func (g *Gossip) backoff(d *dialState) {
 
 // onDisconnected schedules a prompt redial of a member that went away.
 func (g *Gossip) onDisconnected(p peer.ID) {
+	g.punch.forget(p)
 	if !g.isMember(p) {
 		return
 	}
@@ -119,6 +125,9 @@ func (g *Gossip) onDisconnected(p peer.ID) {
 	if d == nil {
 		d = &dialState{}
 		g.dials[p] = d
+	}
+	if d.lastErr == "" {
+		d.lastErr = "connection lost; redialling"
 	}
 	if d.backoff == 0 {
 		d.next = g.now().Add(jitter(minBackoff))
@@ -137,13 +146,19 @@ func (g *Gossip) onFound(ctx context.Context, info peer.AddrInfo) {
 }
 
 // knownAddrs collects every address known for id: from its node record,
-// from where it connected, and from the ticket it was added with.
+// from where it connected, and from the ticket it was added with. When
+// any of them can be used from anywhere (public or relayed), its private
+// and loopback ones are left out: they are from its own network (the
+// same policy as the addresses a node advertises).
 func (g *Gossip) knownAddrs(ctx context.Context, id record.NodeID) []ma.Multiaddr {
 	var out []ma.Multiaddr
 	for _, s := range g.cfg.Peers.KnownAddrs(ctx, id) {
 		if a, err := ma.NewMultiaddr(s); err == nil {
 			out = append(out, a)
 		}
+	}
+	if slices.ContainsFunc(out, p2p.ReachableAnywhere) {
+		out = slices.DeleteFunc(out, func(a ma.Multiaddr) bool { return !p2p.ReachableAnywhere(a) })
 	}
 	return out
 }

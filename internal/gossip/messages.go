@@ -54,6 +54,10 @@ type StatsResult struct {
 	Heartbeat           time.Duration // the interval in use
 	Online              int           // members heard from recently
 	Connected           int
+	// Reachability is public or private; a public node relays for members.
+	Reachability string
+	// Reach says how every other member is reached.
+	Reach map[record.NodeID]Reach
 }
 
 // Internal messages from the actor's own loops and libp2p callbacks.
@@ -73,8 +77,9 @@ type (
 		p   peer.ID
 		err error
 	}
-	found   struct{ info peer.AddrInfo }
-	claimed struct {
+	found        struct{ info peer.AddrInfo }
+	addrsChanged struct{}
+	claimed      struct {
 		claimant record.NodeID
 		token    []byte
 		addrs    []string
@@ -98,5 +103,6 @@ func (connected) gossipMsg()    {}
 func (disconnected) gossipMsg() {}
 func (dialDone) gossipMsg()     {}
 func (found) gossipMsg()        {}
+func (addrsChanged) gossipMsg() {}
 func (claimed) gossipMsg()      {}
 func (claimDone) gossipMsg()    {}

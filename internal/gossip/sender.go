@@ -79,6 +79,8 @@ func (g *Gossip) stats() StatsResult {
 		}
 	}
 	r.Connected = len(g.h.Network().Peers())
+	r.Reachability = string(g.reach)
+	r.Reach = g.reachAll()
 	return r
 }
 

@@ -63,8 +63,9 @@ type Sink interface {
 // Self is what gossip needs to speak for this node.
 type Self interface {
 	// Announce stores this node's node record when what it says changed
-	// (called once, in PreStart, with the listen addresses).
-	Announce(ctx context.Context, n record.Node) error
+	// (in PreStart, and again when its advertised addresses change) and
+	// returns the new record's bytes, nil when nothing changed.
+	Announce(ctx context.Context, n record.Node) ([]byte, error)
 	// NodeRecord returns this node's latest node record, for hellos.
 	NodeRecord(ctx context.Context) ([]byte, error)
 	// NextSeq reserves a sequence for an ephemeral message (heartbeat,

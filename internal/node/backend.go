@@ -92,7 +92,8 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 		DataDir:       n.cfg.DataDir,
 		Counts:        c,
 		Gossip: api.Gossip{BytesIn: gs.GossipIn, BytesOut: gs.GossipOut,
-			HeartbeatSeconds: gs.Heartbeat.Seconds(), Connected: gs.Connected},
+			HeartbeatSeconds: gs.Heartbeat.Seconds(), Connected: gs.Connected,
+			Reachability: gs.Reachability, Reached: reachCounts(gs.Reach)},
 	}, nil
 }
 
@@ -116,6 +117,28 @@ func (n *Node) PeerScore(ctx context.Context, node string) (float64, bool) {
 		return gossip.GetScore{Node: record.NodeID(node), Reply: reply}
 	})
 	return s.Score, err == nil && s.Known
+}
+
+// Reach implements web.Node: how every other member is reached now.
+func (n *Node) Reach(ctx context.Context) (map[string]api.Reach, error) {
+	gs, err := n.GossipStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]api.Reach, len(gs.Reach))
+	for id, r := range gs.Reach {
+		out[string(id)] = api.Reach{How: r.How, Via: string(r.Via), Addr: r.Addr, Why: r.Why}
+	}
+	return out, nil
+}
+
+// reachCounts counts members by how they are reached.
+func reachCounts(rs map[record.NodeID]gossip.Reach) map[string]int {
+	c := map[string]int{api.ReachDirect: 0, api.ReachHolePunched: 0, api.ReachRelayed: 0, api.ReachUnreachable: 0}
+	for _, r := range rs {
+		c[r.How]++
+	}
+	return c
 }
 
 // GossipStats returns the gossip actor's traffic and liveness numbers.

@@ -33,6 +33,12 @@ type Config struct {
 	Heartbeat time.Duration
 	// NoMDNS turns LAN discovery off.
 	NoMDNS bool
+	// Reachability is auto (default), public or private: whether nodes
+	// anywhere can dial this one; public nodes relay for members.
+	Reachability string
+	// Announce are addresses to advertise besides the listen ones (a
+	// forwarded port).
+	Announce []string
 	// SyncInterval is the anti-entropy period (default 30s).
 	SyncInterval time.Duration
 	// TicketFile, when set, receives this node's ticket once it listens.
@@ -115,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	g := gossip.Config{Listen: c.Listen, Cluster: c.Cluster, Heartbeat: c.Heartbeat}.WithDefaults()
 	if err := gossip.CheckSettings(g.Listen, g.Cluster, g.Heartbeat); err != nil {
+		return err
+	}
+	if err := gossip.CheckReach(c.Reachability, c.Announce); err != nil {
 		return err
 	}
 	if c.SyncInterval < 0 {

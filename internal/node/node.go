@@ -165,6 +165,8 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		Cluster:      n.cfg.Cluster,
 		Heartbeat:    n.cfg.Heartbeat,
 		MDNS:         !n.cfg.NoMDNS,
+		Reachability: n.cfg.Reachability,
+		Announce:     n.cfg.Announce,
 		Hostname:     n.hostname,
 		AgentVersion: version.String(),
 		StartedAt:    n.started,

@@ -147,32 +147,38 @@ func (r *Replica) PublishSysinfo(ctx context.Context, body []byte) error {
 }
 
 // Announce stores a new node record for this node when what it says about
-// itself changed (it always does at start: the start time). Peers get it
-// by the hello exchange and anti-entropy.
-func (r *Replica) Announce(ctx context.Context, want record.Node) error {
+// itself changed (it always does at start: the start time; later its
+// addresses may change) and returns it sealed, or nil when nothing
+// changed.
+func (r *Replica) Announce(ctx context.Context, want record.Node) ([]byte, error) {
 	if r.Members().IsRevoked(r.self) {
-		return nil // a revoked node's records count nowhere, its own store included
+		return nil, nil // a revoked node's records count nowhere, its own store included
 	}
 	cur, ok, err := r.st.Latest(ctx, record.KindNode, string(r.self))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ok {
 		if e, err := record.Open(cur.Raw); err == nil {
 			if have, err := record.DecodeNode(e.Body); err == nil && sameNode(have, want) {
-				return nil
+				return nil, nil
 			}
 		}
 	}
-	// Stored, not published: peers get it by hello and anti-entropy.
+	// Stored here; the caller publishes it (peers connecting later get it
+	// by hello and anti-entropy).
+	var raw []byte
 	err = r.update(ctx, func(tx *store.Tx) (bool, error) {
-		_, err := r.addOwn(tx, Local{Kind: record.KindNode, Bodies: [][]byte{want.Encode()}})
+		recs, err := r.addOwn(tx, Local{Kind: record.KindNode, Bodies: [][]byte{want.Encode()}})
+		if err == nil && len(recs) == 1 {
+			raw = recs[0].Raw()
+		}
 		return false, err
 	})
 	if err != nil {
-		return fmt.Errorf("add own records: %w", err)
+		return nil, fmt.Errorf("add own records: %w", err)
 	}
-	return nil
+	return raw, nil
 }
 
 func sameNode(a, b record.Node) bool {

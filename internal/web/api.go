@@ -26,6 +26,8 @@ type Node interface {
 	Ticket(ctx context.Context) (api.Ticket, error)
 	// PeerScore is a node's GossipSub score here, when known.
 	PeerScore(ctx context.Context, node string) (float64, bool)
+	// Reach says how every other member is reached now.
+	Reach(ctx context.Context) (map[string]api.Reach, error)
 }
 
 // Secrets writes, shares, deletes and reveals secrets.

@@ -54,6 +54,9 @@ func (b staticBackend) SetRole(context.Context, string, string) (record.NodeID, 
 	return "", api.ErrInvalid
 }
 func (b staticBackend) PeerScore(context.Context, string) (float64, bool) { return 0, false }
+func (b staticBackend) Reach(context.Context) (map[string]api.Reach, error) {
+	return map[string]api.Reach{}, nil
+}
 func (b staticBackend) Sync(context.Context, string) (api.SyncResult, error) {
 	return api.SyncResult{}, api.ErrInvalid
 }

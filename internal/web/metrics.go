@@ -68,13 +68,15 @@ var (
 	descCreds    = prometheus.NewDesc("credmesh_credentials", "Credential files by state.", []string{"state"}, nil)
 	descUp       = prometheus.NewDesc("credmesh_uptime_seconds", "Seconds since the node started.", nil, nil)
 	descGossip   = prometheus.NewDesc("credmesh_gossip_bytes_total", "Bytes on GossipSub streams since start, by direction.", []string{"direction"}, nil)
+	descReached  = prometheus.NewDesc("credmesh_peers_reached", "Other members by how this node reaches them now (direct, hole-punched, relayed, unreachable).", []string{"how"}, nil)
+	descPublic   = prometheus.NewDesc("credmesh_reachability_public", "1 when this node is dialable from anywhere (and relays for members), 0 when it is reached through member relays.", nil, nil)
 	descWriterOK = prometheus.NewDesc("credmesh_credential_writer_ok", "1 when the credential writer is healthy, 0 when degraded.", nil, nil)
 )
 
 type statusCollector struct{ src StatusSource }
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descDropped, descCreds, descUp, descWriterOK, descGossip} {
+	for _, d := range []*prometheus.Desc{descPeers, descRecords, descRejects, descDropped, descCreds, descUp, descWriterOK, descGossip, descReached, descPublic} {
 		ch <- d
 	}
 }
@@ -104,6 +106,14 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, s.UptimeSeconds)
 	ch <- prometheus.MustNewConstMetric(descGossip, prometheus.CounterValue, float64(s.Gossip.BytesIn), "in")
 	ch <- prometheus.MustNewConstMetric(descGossip, prometheus.CounterValue, float64(s.Gossip.BytesOut), "out")
+	for how, v := range s.Gossip.Reached {
+		ch <- prometheus.MustNewConstMetric(descReached, prometheus.GaugeValue, float64(v), how)
+	}
+	public := 0.0
+	if s.Gossip.Reachability == "public" {
+		public = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descPublic, prometheus.GaugeValue, public)
 	ok := 0.0
 	if s.Credentials.State == "ok" {
 		ok = 1

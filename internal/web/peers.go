@@ -18,13 +18,18 @@ func (a *API) peers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.Log, err)
 		return
 	}
+	reach, err := a.Node.Reach(r.Context())
+	if err != nil {
+		writeError(w, a.Log, err)
+		return
+	}
 	out := api.Peers{Peers: make([]api.Peer, 0, len(ps))}
 	all := r.URL.Query().Get("all") != ""
 	for _, p := range ps {
 		if p.Ignored && !p.Member && !all {
 			continue // ignored pending nodes stop being listed
 		}
-		out.Peers = append(out.Peers, PeerView(p))
+		out.Peers = append(out.Peers, withReach(PeerView(p), reach))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -52,6 +57,14 @@ func (a *API) addPeer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// withReach adds how a member is reached.
+func withReach(p api.Peer, reach map[string]api.Reach) api.Peer {
+	if r, ok := reach[p.NodeID]; ok && p.State == api.StateMember {
+		p.Reach = &r
+	}
+	return p
+}
+
 // PeerDetail resolves node and returns what is known of it, with its
 // latest sysinfo.
 func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, error) {
@@ -75,6 +88,13 @@ func (a *API) PeerDetail(ctx context.Context, node string) (api.PeerDetail, erro
 	}
 	if sc, ok := a.Node.PeerScore(ctx, string(id)); ok {
 		d.Score = &sc
+	}
+	if id != a.Self.ID {
+		reach, err := a.Node.Reach(ctx)
+		if err != nil {
+			return api.PeerDetail{}, err
+		}
+		d.Peer = withReach(d.Peer, reach)
 	}
 	rec, ok, err := a.Store.Latest(ctx, record.KindSysinfo, string(id))
 	if err != nil {

@@ -20,11 +20,19 @@ func (u *UI) peers(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	reach, err := u.API.Node.Reach(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	// This node first, marked as such: it is a member like the others.
 	var data struct{ Members, Pending []api.Peer }
 	data.Members = append(data.Members, self)
 	for _, p := range ps {
 		v := web.PeerView(p)
+		if rc, ok := reach[v.NodeID]; ok && v.State == api.StateMember {
+			v.Reach = &rc
+		}
 		switch v.State {
 		case api.StatePending:
 			data.Pending = append(data.Pending, v)

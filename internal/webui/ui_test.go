@@ -42,6 +42,7 @@ func idOf(k ed25519.PrivateKey) record.NodeID { return record.NodeIDOf(k.Public(
 // end-to-end tests.
 type recordingBackend struct {
 	self    record.NodeID
+	reach   map[string]api.Reach
 	revoked *api.Revocation // this node's status says it was revoked
 	mu      sync.Mutex
 	calls   []string
@@ -113,7 +114,8 @@ func (b *recordingBackend) SetRole(_ context.Context, node, role string) (record
 	b.note("role " + node + " " + role)
 	return record.NodeID(node), nil
 }
-func (b *recordingBackend) PeerScore(context.Context, string) (float64, bool) { return 0, false }
+func (b *recordingBackend) PeerScore(context.Context, string) (float64, bool)   { return 0, false }
+func (b *recordingBackend) Reach(context.Context) (map[string]api.Reach, error) { return b.reach, nil }
 func (b *recordingBackend) Sync(_ context.Context, node string) (api.SyncResult, error) {
 	b.note("sync " + node)
 	return api.SyncResult{Target: node}, nil
@@ -222,7 +224,8 @@ func world(t *testing.T) (*web.API, *recordingBackend) {
 			t.Fatal(err)
 		}
 	}
-	b := &recordingBackend{self: idOf(alpha)}
+	b := &recordingBackend{self: idOf(alpha), reach: map[string]api.Reach{
+		string(idOf(bravo)): {How: api.ReachHolePunched, Addr: "/ip4/198.51.100.7/udp/7101/quic-v1"}}}
 	return &web.API{Self: web.Self{ID: idOf(alpha), Hostname: "alpha"}, Node: b, Secrets: b, Trust: b, Mesh: b, Replica: r, Store: st,
 		Log: slog.New(slog.DiscardHandler)}, b
 }

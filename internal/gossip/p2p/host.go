@@ -14,11 +14,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/credmesh/credmesh/internal/record"
 )
@@ -27,36 +31,84 @@ import (
 // envelope.
 const maxPubsubMessage = record.MaxEnvelope + 16<<10
 
-// NewHost builds the libp2p host: QUIC and TCP, Noise, yamux, no relay,
-// no NAT port mapping and no AutoNAT probing (nothing that reaches for the
-// internet; reachability is fixed as private, which also keeps AutoNAT's
-// background goroutine, which can deadlock host.Close under load, out),
-// a connection manager and a gater for revoked nodes.
-// It listens on listen with key as its identity and announces
-// credmesh/agentVersion as its user agent.
-func NewHost(key crypto.PrivKey, listen []string, agentVersion string, gater *Gater, bwc *metrics.BandwidthCounter) (host.Host, error) {
-	if err := CheckListenFree(listen); err != nil {
+// HostConfig configures the libp2p host.
+type HostConfig struct {
+	Key          crypto.PrivKey
+	Listen       []string
+	Announce     []ma.Multiaddr
+	Reachability Reachability // public or private (Decide turns auto into one)
+	AgentVersion string
+	Gater        *Gater
+	Bandwidth    *metrics.BandwidthCounter
+	// IsMember decides who may use this node's relay (public nodes).
+	IsMember func(peer.ID) bool
+	// Relays lists member relays to reserve a slot on (private nodes).
+	Relays autorelay.PeerSource
+	// HolePunch sees every hole punch attempt and its result.
+	HolePunch holepunch.EventTracer
+}
+
+// NewHost builds the libp2p host: QUIC and TCP, Noise, yamux, a connection
+// manager and a gater for revoked nodes, the address policy (advertised)
+// and NAT traversal between members:
+//
+//   - a public node serves circuit relay v2 to members only (memberACL,
+//     relayResources);
+//   - a private node reserves slots on member relays (cfg.Relays) and
+//     advertises the relayed addresses;
+//   - both upgrade a relayed connection to a direct one with DCUtR hole
+//     punching when the NATs allow.
+//
+// Reachability is fixed, never probed: no AutoNAT, no UPnP port mapping,
+// no public relay or DHT, nothing that reaches for the internet (AutoNAT's
+// background goroutine could also deadlock host.Close under load). It
+// announces credmesh/agentVersion as its user agent.
+func NewHost(cfg HostConfig) (host.Host, error) {
+	if err := CheckListenFree(cfg.Listen); err != nil {
 		return nil, err
 	}
 	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, err
 	}
-	h, err := libp2p.New(
-		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(listen...),
+	opts := []libp2p.Option{
+		libp2p.Identity(cfg.Key),
+		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.DisableRelay(),
-		libp2p.ForceReachabilityPrivate(),
+		libp2p.EnableRelay(),
+		libp2p.AddrsFactory(advertised(cfg.Announce)),
 		libp2p.DisableMetrics(),
 		libp2p.ConnectionManager(cm),
-		libp2p.ConnectionGater(gater),
-		libp2p.BandwidthReporter(bwc),
-		libp2p.UserAgent("credmesh/"+agentVersion),
-	)
+		libp2p.ConnectionGater(cfg.Gater),
+		libp2p.BandwidthReporter(cfg.Bandwidth),
+		libp2p.UserAgent("credmesh/" + cfg.AgentVersion),
+	}
+	var hp []holepunch.Option
+	if cfg.HolePunch != nil {
+		hp = append(hp, holepunch.WithTracer(cfg.HolePunch))
+	}
+	opts = append(opts, libp2p.EnableHolePunching(hp...))
+	switch {
+	case cfg.Reachability == ReachPublic && cfg.IsMember != nil:
+		opts = append(opts, libp2p.ForceReachabilityPublic(),
+			libp2p.EnableRelayService(relayv2.WithResources(relayResources()), relayv2.WithACL(memberACL{cfg.IsMember})))
+	case cfg.Reachability == ReachPublic:
+		opts = append(opts, libp2p.ForceReachabilityPublic())
+	case cfg.Relays != nil:
+		opts = append(opts, libp2p.ForceReachabilityPrivate(), libp2p.EnableAutoRelayWithPeerSource(cfg.Relays,
+			autorelay.WithMinCandidates(1),
+			autorelay.WithNumRelays(2),
+			autorelay.WithBootDelay(0),
+			autorelay.WithBackoff(time.Minute),
+			autorelay.WithMinInterval(10*time.Second),
+			autorelay.WithMaxCandidateAge(10*time.Minute)))
+	default:
+		opts = append(opts, libp2p.ForceReachabilityPrivate())
+	}
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
