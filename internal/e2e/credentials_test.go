@@ -15,7 +15,7 @@ import (
 	"github.com/credmesh/credmesh/internal/testenv"
 )
 
-func needSystemdCreds(t *testing.T) {
+func needSystemdCreds(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("systemd-creds"); err != nil {
 		testenv.Need(t, "systemd-creds is not installed")
@@ -32,7 +32,7 @@ func credValue(n *meshNode, name string) ([]byte, error) {
 	return exec.Command("systemd-creds", "decrypt", "--name="+name, credFile(n, name), "-").Output()
 }
 
-func waitCred(t *testing.T, n *meshNode, name string, want []byte) {
+func waitCred(t testing.TB, n *meshNode, name string, want []byte) {
 	t.Helper()
 	eventually(t, 30*time.Second, n.name+"'s credential "+name+" holds the value", func() bool {
 		got, err := credValue(n, name)
@@ -40,7 +40,7 @@ func waitCred(t *testing.T, n *meshNode, name string, want []byte) {
 	}, nil)
 }
 
-func waitNoCred(t *testing.T, n *meshNode, name string) {
+func waitNoCred(t testing.TB, n *meshNode, name string) {
 	t.Helper()
 	eventually(t, 30*time.Second, n.name+"'s credential "+name+" removed", func() bool {
 		_, err := os.Stat(credFile(n, name))
@@ -48,7 +48,7 @@ func waitNoCred(t *testing.T, n *meshNode, name string) {
 	}, nil)
 }
 
-func auditCount(t *testing.T, n *meshNode, typ, secret string) int {
+func auditCount(t testing.TB, n *meshNode, typ, secret string) int {
 	t.Helper()
 	var page api.Events
 	if err := json.Unmarshal([]byte(mustCLI(t, n.dataDir, "audit", "list", "--limit", "1000", "-o", "json")), &page); err != nil {

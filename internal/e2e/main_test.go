@@ -32,7 +32,7 @@ var (
 )
 
 // crashBinary returns the path of credmesh built with crash points.
-func crashBinary(t *testing.T) string {
+func crashBinary(t testing.TB) string {
 	t.Helper()
 	crashOnce.Do(func() {
 		path := filepath.Join(binDir, "credmesh-crashpoints")
@@ -86,13 +86,13 @@ type result struct {
 }
 
 // cli runs one credmesh command against dataDir and waits for it.
-func cli(t *testing.T, dataDir string, args ...string) result {
+func cli(t testing.TB, dataDir string, args ...string) result {
 	t.Helper()
 	return cliIn(t, dataDir, nil, args...)
 }
 
 // cliIn runs one credmesh command with stdin.
-func cliIn(t *testing.T, dataDir string, stdin []byte, args ...string) result {
+func cliIn(t testing.TB, dataDir string, stdin []byte, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -115,7 +115,7 @@ func cliIn(t *testing.T, dataDir string, stdin []byte, args ...string) result {
 }
 
 // mustCLI runs a command that must succeed.
-func mustCLI(t *testing.T, dataDir string, args ...string) string {
+func mustCLI(t testing.TB, dataDir string, args ...string) string {
 	t.Helper()
 	r := cli(t, dataDir, args...)
 	if r.code != 0 {
@@ -126,7 +126,7 @@ func mustCLI(t *testing.T, dataDir string, args ...string) string {
 
 // daemon is a running `credmesh run` process.
 type daemon struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	cmd     *exec.Cmd
 	logs    *syncBuffer
@@ -134,7 +134,7 @@ type daemon struct {
 	err     error
 }
 
-func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
+func startDaemon(t testing.TB, dataDir string, args ...string) *daemon {
 	t.Helper()
 	return startDaemonWith(t, daemonOpts{}, dataDir, args...)
 }
@@ -151,7 +151,7 @@ type daemonOpts struct {
 	args []string
 }
 
-func startDaemonWith(t *testing.T, o daemonOpts, dataDir string, args ...string) *daemon {
+func startDaemonWith(t testing.TB, o daemonOpts, dataDir string, args ...string) *daemon {
 	t.Helper()
 	if o.bin == "" {
 		o.bin = daemonBin
@@ -203,7 +203,7 @@ func (d *daemon) waitReady() {
 // what and detail() after timeout. It is for multi-process tests, where
 // nothing can be waited on directly; the bound is generous and never a
 // performance assertion.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool, detail func() string) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool, detail func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -286,12 +286,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(t.TempDir(), "data")
 }
 
-func contains(t *testing.T, what, s string, wants ...string) {
+func contains(t testing.TB, what, s string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(s, w) {
@@ -307,7 +307,7 @@ func runBare(args ...string) (string, error) {
 }
 
 // jsonField returns a top-level string field of a JSON object.
-func jsonField(t *testing.T, s, field string) string {
+func jsonField(t testing.TB, s, field string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(s), &m); err != nil {

@@ -28,7 +28,7 @@ var (
 	ports   = map[string]int{}
 )
 
-func portFor(t *testing.T, dir string) int {
+func portFor(t testing.TB, dir string) int {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
@@ -56,7 +56,7 @@ func portFor(t *testing.T, dir string) int {
 // startMesh starts a node that listens on loopback (one port per data
 // dir, kept across restarts), with fast heartbeats and anti-entropy, no
 // mDNS, and the given tickets.
-func startMesh(t *testing.T, name, dir string, tickets ...string) *meshNode {
+func startMesh(t testing.TB, name, dir string, tickets ...string) *meshNode {
 	t.Helper()
 	n := startMeshWith(t, daemonOpts{}, name, dir, tickets...)
 	n.waitReady()
@@ -65,7 +65,7 @@ func startMesh(t *testing.T, name, dir string, tickets ...string) *meshNode {
 
 // startMeshWith starts a mesh node as startMesh does, with opts, and does
 // not wait for it to be ready.
-func startMeshWith(t *testing.T, o daemonOpts, name, dir string, tickets ...string) *meshNode {
+func startMeshWith(t testing.TB, o daemonOpts, name, dir string, tickets ...string) *meshNode {
 	t.Helper()
 	tf := filepath.Join(filepath.Dir(dir), name+".ticket")
 	_ = os.Remove(tf)

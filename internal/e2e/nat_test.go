@@ -35,19 +35,9 @@ func TestNATTraversal(t *testing.T) {
 	}
 }
 
-func natTraversal(t *testing.T, opts natOpts, punch bool) {
-	lab := newNATLab(t, opts)
-	root := t.TempDir()
-	p := startNAT(t, lab, natP, root)
-	p.waitReady()
-	pt := p.ticket()
-	h1 := startNAT(t, lab, natH1, root, pt)
-	h2 := startNAT(t, lab, natH2, root, pt)
-	h1.waitReady()
-	h2.waitReady()
-	// P admits both, H1 as an admin so that it may write H2's secrets.
-	mustCLI(t, p.dataDir, "peers", "add", h1.ticket(), "--role", "admin")
-	mustCLI(t, p.dataDir, "peers", "add", h2.ticket())
+func natTraversal(t testing.TB, opts natOpts, punch bool) {
+	lab, root := newNATLab(t, opts), t.TempDir()
+	p, h1, h2 := natMesh(t, lab, root, fastNAT)
 	id1, id2, idP := h1.status().NodeID, h2.status().NodeID, p.status().NodeID
 	if s := p.status(); s.Gossip.Reachability != "public" {
 		t.Fatalf("P on a public address says its reachability is %q", s.Gossip.Reachability)
@@ -99,7 +89,7 @@ func natTraversal(t *testing.T, opts natOpts, punch bool) {
 	setNAT(t, h1, "second", []byte("written while apart"))
 	// P returns on its address and port; both redial it, reserve again,
 	// reach each other through it and catch up.
-	p = startNAT(t, lab, natP, root)
+	p = startNAT(t, lab, natP, root, fastNAT)
 	p.waitReady()
 	if _, err := credValue(h2, "second"); err == nil {
 		t.Fatal("H2 has the secret written while it was unreachable before P returned")
@@ -110,21 +100,44 @@ func natTraversal(t *testing.T, opts natOpts, punch bool) {
 	t.Logf("H2 caught up %v after P returned", time.Since(back).Round(time.Millisecond))
 }
 
+// fastNAT are the timers of the NAT tests: 1 s heartbeats, anti-entropy
+// every 3 s.
+var fastNAT = []string{"--heartbeat", "1s", "--sync-interval", "3s"}
+
+// natMesh starts P, then H1 and H2 with P's ticket, and has P admit
+// both, H1 as an admin so that it may write H2's secrets. extra are more
+// run flags for all three.
+func natMesh(t testing.TB, lab *natLab, root string, extra []string) (p, h1, h2 *meshNode) {
+	t.Helper()
+	p = startNAT(t, lab, natP, root, extra)
+	p.waitReady()
+	pt := p.ticket()
+	h1 = startNAT(t, lab, natH1, root, extra, pt)
+	h2 = startNAT(t, lab, natH2, root, extra, pt)
+	h1.waitReady()
+	h2.waitReady()
+	mustCLI(t, p.dataDir, "peers", "add", h1.ticket(), "--role", "admin")
+	mustCLI(t, p.dataDir, "peers", "add", h2.ticket())
+	return p, h1, h2
+}
+
 // startNAT starts a daemon on node n of the lab, listening on all of its
-// namespace's addresses on port 7101, with the given tickets.
-func startNAT(t *testing.T, lab *natLab, n natNode, root string, tickets ...string) *meshNode {
+// namespace's addresses on port 7101, with extra flags and the given
+// tickets.
+func startNAT(t testing.TB, lab *natLab, n natNode, root string, extra []string, tickets ...string) *meshNode {
 	t.Helper()
 	name := n.String()
 	dir := filepath.Join(root, name)
 	tf := filepath.Join(root, name+".ticket")
 	args := []string{"--listen", "/ip4/0.0.0.0/tcp/7101", "--listen", "/ip4/0.0.0.0/udp/7101/quic-v1",
-		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s", "--ticket-file", tf}
-	d := startDaemonWith(t, daemonOpts{bin: bin, wrap: lab.wrap(n)}, dir, append(args, tickets...)...)
+		"--no-mdns", "--hostname", name, "--ticket-file", tf}
+	args = append(append(args, extra...), tickets...)
+	d := startDaemonWith(t, daemonOpts{bin: bin, wrap: lab.wrap(n)}, dir, args...)
 	return &meshNode{daemon: d, name: name, ticketFile: tf}
 }
 
 // setNAT sets secret name on n for h2.
-func setNAT(t *testing.T, n *meshNode, name string, value []byte) {
+func setNAT(t testing.TB, n *meshNode, name string, value []byte) {
 	t.Helper()
 	if r := cliIn(t, n.dataDir, value, "secret", "set", name, "--target", "h2"); r.code != 0 {
 		t.Fatalf("secret set %s: exit %d: %s", name, r.code, r.stderr)
@@ -132,7 +145,7 @@ func setNAT(t *testing.T, n *meshNode, name string, value []byte) {
 }
 
 // reachOf is how n reaches the member id, from `peers show -o json`.
-func reachOf(t *testing.T, n *meshNode, id string) api.Reach {
+func reachOf(t testing.TB, n *meshNode, id string) api.Reach {
 	t.Helper()
 	p, ok := n.peer(id)
 	if !ok || p.Reach == nil {
@@ -142,7 +155,7 @@ func reachOf(t *testing.T, n *meshNode, id string) api.Reach {
 }
 
 // waitReach waits until n reaches id in one of the ways given.
-func waitReach(t *testing.T, n *meshNode, id string, within time.Duration, hows ...string) api.Reach {
+func waitReach(t testing.TB, n *meshNode, id string, within time.Duration, hows ...string) api.Reach {
 	t.Helper()
 	var r api.Reach
 	eventually(t, within, fmt.Sprintf("%s reaches %s %s", n.name, id, strings.Join(hows, " or ")), func() bool {
@@ -161,7 +174,7 @@ func waitReach(t *testing.T, n *meshNode, id string, within time.Duration, hows 
 }
 
 // waitCredWithin is waitCred with a deadline of its own.
-func waitCredWithin(t *testing.T, n *meshNode, name string, want []byte, within time.Duration) {
+func waitCredWithin(t testing.TB, n *meshNode, name string, want []byte, within time.Duration) {
 	t.Helper()
 	eventually(t, within, n.name+"'s credential "+name+" holds the value", func() bool {
 		got, err := credValue(n, name)

@@ -47,7 +47,7 @@ import (
 // related traffic, and drops unsolicited packets arriving on its WAN
 // interface for itself.
 type natLab struct {
-	t      *testing.T
+	t      testing.TB
 	prefix string
 	ns     [natNodes]string // namespace of each node
 	hub    string
@@ -114,7 +114,7 @@ const routerRules = `table ip natlab {
 `
 
 // needNft skips (fails under CI=true) unless nft is installed.
-func needNft(t *testing.T) {
+func needNft(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("nft"); err != nil {
 		testenv.Need(t, "nft (nftables) is not installed")
@@ -123,7 +123,7 @@ func needNft(t *testing.T) {
 
 // newNATLab builds the lab; t.Cleanup kills whatever runs in it and
 // deletes it, whatever happens.
-func newNATLab(t *testing.T, o natOpts) *natLab {
+func newNATLab(t testing.TB, o natOpts) *natLab {
 	t.Helper()
 	needNetns(t)
 	needNft(t)

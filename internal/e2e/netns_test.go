@@ -18,7 +18,7 @@ import (
 // Host i has address 10.77.0.(i+1)/24 on its interface e0. Links are cut
 // with blackhole routes inside the namespaces.
 type netLab struct {
-	t   *testing.T
+	t   testing.TB
 	ns  []string // node namespaces
 	hub string
 	cut map[[2]int]bool // blackholed (from, to)
@@ -26,7 +26,7 @@ type netLab struct {
 
 // needNetns skips unless network namespaces can be made here: root and
 // iproute2 (CI runs as root and installs iproute2).
-func needNetns(t *testing.T) {
+func needNetns(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		testenv.Need(t, "network namespaces need root")
@@ -36,7 +36,7 @@ func needNetns(t *testing.T) {
 	}
 }
 
-func newNetLab(t *testing.T, n int) *netLab {
+func newNetLab(t testing.TB, n int) *netLab {
 	t.Helper()
 	var tag [3]byte
 	if _, err := rand.Read(tag[:]); err != nil {
