@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"slices"
@@ -18,8 +19,9 @@ import (
 // iteration one secret, b.N of them): relayed through P (symmetric/cone)
 // and over the hole-punched path (cone/cone). It also measures what P
 // spends: its CPU time and the bytes on its WAN interface, during the
-// secrets and over an idle minute, when it relays H1 and H2's traffic
-// and when it does not.
+// secrets, for ten secrets of 100 KB, and over an idle minute, when it
+// relays H1 and H2's traffic and when it does not. P is a member: it
+// receives and stores every secret either way.
 //
 //	go test ./internal/e2e -run '^$' -bench BenchmarkNATDelivery -benchtime 100x -timeout 20m
 func BenchmarkNATDelivery(b *testing.B) {
@@ -65,12 +67,23 @@ func BenchmarkNATDelivery(b *testing.B) {
 			}
 			b.StopTimer()
 			c2, n2 := cpuTicks(b, pid), wanBytes(b, pid)
+			// Ten secrets of 100 KB, where what P carries for H1 and H2
+			// stands out from what it stores as a member.
+			const big = 100 << 10
+			for i := range 10 {
+				name := fmt.Sprintf("big%d", i)
+				v := bytes.Repeat([]byte{byte('a' + i)}, big)
+				setNAT(b, h1, name, v)
+				waitCredWithin(b, h2, name, v, time.Minute)
+			}
+			n3 := wanBytes(b, pid)
 			slices.Sort(took)
 			q := func(f float64) float64 { return float64(took[int(f*float64(len(took)-1))].Microseconds()) / 1000 }
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(float64(n2-n1)/float64(b.N), "P-bytes/secret")
 			b.ReportMetric(float64(c2-c1)*10/float64(b.N), "P-cpu-ms/secret")
+			b.ReportMetric(float64(n3-n2)/10/1024, "P-KB/100KB-secret")
 			b.ReportMetric(float64(n1-n0)/idle.Seconds(), "P-idle-B/s")
 			b.ReportMetric(float64(c1-c0)*10/idle.Seconds()/10, "P-idle-cpu-%")
 			b.ReportMetric(0, "ns/op")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,6 +60,15 @@ func natTraversal(t testing.TB, opts natOpts, punch bool) {
 	t.Logf("H2 reaches H1: %+v", r)
 	out := mustCLI(t, h1.dataDir, "peers", "show", id2)
 	t.Logf("peers show on H1:\n%s", out)
+	// H2 advertises where it can be reached from anywhere, not its LAN.
+	var known []string
+	eventually(t, 30*time.Second, "H1 knows only H2's addresses usable from anywhere", func() bool {
+		p2, _ := h1.peer(id2)
+		known = p2.Addrs
+		return len(known) > 0 && !slices.ContainsFunc(known, func(a string) bool {
+			return strings.Contains(a, "/10.2.0.") || strings.Contains(a, "/127.0.0.1/")
+		})
+	}, func() string { return fmt.Sprint(known) })
 	if !strings.Contains(out, want) {
 		t.Fatalf("peers show on H1 does not say %s:\n%s", want, out)
 	}
