@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -50,11 +51,10 @@ type Gossip struct {
 	startsMu sync.Mutex
 	starts   map[peer.ID]time.Time // the start time each peer's last hello gave
 
-	reach    p2p.Reachability // public or private, decided at start
-	punch    *punches
-	relaysMu sync.Mutex
-	relays   []peer.AddrInfo // member relays, for autorelay (private nodes)
-	addrSub  event.Subscription
+	reach   p2p.Reachability // public or private, decided at start
+	punch   *punches
+	idCache atomic.Pointer[memberIDs]
+	addrSub event.Subscription
 
 	// State owned by the actor goroutine.
 	live          map[record.NodeID]*liveness
@@ -63,7 +63,6 @@ type Gossip struct {
 	lastFlush     time.Time
 	lastMembers   *record.Members // membership at the last tick
 	lastDialScan  time.Time
-	lastRelayScan time.Time
 	noticed       map[peer.ID]time.Time // when each revoked peer was last told
 	workers       sync.WaitGroup        // hello exchanges and dials in flight
 }
@@ -206,7 +205,6 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	}
 	g.workers.Add(1)
 	go g.watchAddrs(g.addrSub)
-	g.refreshRelays(ctx, g.now())
 	if g.cfg.MDNS {
 		g.mdns = mdns.NewMdnsService(h, "credmesh-"+g.cfg.Cluster, mdnsNotifee{g})
 		if err := g.mdns.Start(); err != nil {
@@ -219,11 +217,6 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	ok = true
 	g.log.Info("gossip listening", "node", g.self, "addrs", fmt.Sprint(h.Addrs()), "topic", topicName, "reachability", string(g.reach))
 	return nil
-}
-
-// isMember is the membership test for pubsub, in libp2p terms.
-func (g *Gossip) isMember(p peer.ID) bool {
-	return g.cfg.Members.Members().IsMember(record.NodeID(p.String()))
 }
 
 // Run runs the receiver and the ticker until ctx ends.

@@ -37,16 +37,13 @@ func (g *Gossip) dialDue(ctx context.Context, now time.Time) {
 		return
 	}
 	g.lastDialScan = now
-	members := g.cfg.Members.Members()
-	if members.IsRevoked(g.self) {
+	ids := g.ids()
+	if ids.m.IsRevoked(g.self) {
 		return // every member hangs up on it
 	}
-	for _, id := range members.List() {
-		if id == g.self {
-			continue
-		}
-		p, err := peer.Decode(string(id))
-		if err != nil || g.connectedTo(p) {
+	for _, id := range ids.list {
+		p, ok := ids.byNode[id]
+		if id == g.self || !ok || g.connectedTo(p) {
 			continue
 		}
 		d := g.dials[p]

@@ -41,9 +41,6 @@ func (g *Gossip) onTick(ctx context.Context) {
 	g.checkLiveness(ctx, now)
 	g.membershipChanged(ctx)
 	g.dialDue(ctx, now)
-	if now.Sub(g.lastRelayScan) >= relayRefreshEvery {
-		g.refreshRelays(ctx, now)
-	}
 	// Last-seen times are saved once per heartbeat interval (online and
 	// offline changes at once).
 	if now.Sub(g.lastFlush) >= g.cfg.Heartbeat {
@@ -69,7 +66,6 @@ func (g *Gossip) membershipChanged(ctx context.Context) {
 	if prev == nil {
 		return
 	}
-	g.refreshRelays(ctx, g.now())
 	g.dropRevoked()
 	for _, id := range m.List() {
 		if id == g.self || prev.IsMember(id) {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -35,10 +34,6 @@ type Reach struct {
 	Addr string        // the remote address of the connection in use
 	Why  string        // unreachable: the last dial's failure; relayed: the last hole punch's
 }
-
-// relayRefreshEvery paces the scan for member relays on a private node
-// (also run when membership changes).
-const relayRefreshEvery = 30 * time.Second
 
 // maxWhy caps the reason shown for an unreachable member.
 const maxWhy = 300
@@ -76,11 +71,9 @@ func (g *Gossip) reachOf(p peer.ID) Reach {
 // reachAll is every other member's reach.
 func (g *Gossip) reachAll() map[record.NodeID]Reach {
 	out := map[record.NodeID]Reach{}
-	for _, id := range g.cfg.Members.Members().List() {
-		if id == g.self {
-			continue
-		}
-		if p, err := peer.Decode(string(id)); err == nil {
+	ids := g.ids()
+	for _, id := range ids.list {
+		if p, ok := ids.byNode[id]; ok && id != g.self {
 			out[id] = g.reachOf(p)
 		}
 	}
@@ -172,24 +165,22 @@ func (p *punches) forget(id peer.ID) {
 	delete(p.why, id)
 }
 
-// refreshRelays lists, on a private node, the members that advertise a
-// public direct address: the relays autorelay may reserve a slot on.
-func (g *Gossip) refreshRelays(ctx context.Context, now time.Time) {
-	if g.reach != p2p.ReachPrivate {
-		return
-	}
-	g.lastRelayScan = now
+// relaySource is autorelay's peer source on a private node: the members
+// with a public direct address in the peerstore (from their tickets,
+// node records and identify), the relays it may reserve a slot on. It is
+// called from autorelay's goroutine, at most every 10 s and only while
+// the node has fewer relays than it wants; it reads the membership
+// snapshot and the peerstore, both safe to share, and never the store.
+func (g *Gossip) relaySource(_ context.Context, num int) <-chan peer.AddrInfo {
 	var out []peer.AddrInfo
-	for _, id := range g.cfg.Members.Members().List() {
-		if id == g.self {
-			continue
-		}
-		p, err := peer.Decode(string(id))
-		if err != nil {
+	ids := g.ids()
+	for _, id := range ids.list {
+		p, ok := ids.byNode[id]
+		if id == g.self || !ok || len(out) == num {
 			continue
 		}
 		var addrs []ma.Multiaddr
-		for _, a := range g.knownAddrs(ctx, id) {
+		for _, a := range g.h.Peerstore().Addrs(p) {
 			if p2p.IsPublic(a) {
 				addrs = append(addrs, a)
 			}
@@ -198,21 +189,8 @@ func (g *Gossip) refreshRelays(ctx context.Context, now time.Time) {
 			out = append(out, peer.AddrInfo{ID: p, Addrs: addrs})
 		}
 	}
-	g.relaysMu.Lock()
-	g.relays = out
-	g.relaysMu.Unlock()
-}
-
-// relaySource is autorelay's peer source: the member relays last listed.
-func (g *Gossip) relaySource(_ context.Context, num int) <-chan peer.AddrInfo {
-	g.relaysMu.Lock()
-	list := slices.Clone(g.relays)
-	g.relaysMu.Unlock()
-	ch := make(chan peer.AddrInfo, len(list))
-	for i, ai := range list {
-		if i == num {
-			break
-		}
+	ch := make(chan peer.AddrInfo, len(out))
+	for _, ai := range out {
 		ch <- ai
 	}
 	close(ch)
