@@ -1,6 +1,7 @@
 package credwriter
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,32 @@ func TestOnTemporaryFS(t *testing.T) {
 	}
 	if onTemporaryFS("/proc") {
 		t.Fatal("/proc is seen as tmpfs")
+	}
+}
+
+// --creds-key tpm2 runs systemd-creds --with-key=host+tpm2: where there is
+// no TPM2 it fails (it does not quietly write a host-key credential);
+// where there is one the credential decrypts.
+func TestTPM2ModeNeedsATPM2(t *testing.T) {
+	secret := tempSecret(t)
+	t.Setenv("SYSTEMD_CREDENTIAL_SECRET", secret)
+	r, _ := pickRunner(Config{Key: KeyTPM2, HostSecret: secret})
+	cred, err := r.Encrypt(context.Background(), "t", []byte("v"))
+	if dev := tpm2Device("/sys/class/tpmrm", "/dev/tpmrm0"); dev == "" {
+		if err == nil {
+			t.Fatalf("no TPM2 here, yet --with-key=host+tpm2 wrote %d bytes", len(cred))
+		}
+		t.Logf("refused without a TPM2, as wanted: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("a TPM2 is present, yet systemd-creds --with-key=host+tpm2 failed: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "t")
+	if err := os.WriteFile(file, cred, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decryptWith(secret, "t", file); err != nil || string(got) != "v" {
+		t.Fatalf("systemd-creds decrypt = %q, %v", got, err)
 	}
 }
