@@ -356,6 +356,12 @@ type Credentials struct {
 	Dir     string `json:"dir"`
 	Written int    `json:"written"`
 	Failing int    `json:"failing"`
+	// Key is what encrypts credentials: `host` (in process, with the
+	// host key), `systemd-creds` (a spawned systemd-creds with its own
+	// key choice: TPM2 and host key where a TPM2 is present),
+	// `host+tpm2` (systemd-creds --with-key=host+tpm2) or `plain`
+	// (plaintext files, `credmesh demo` without root).
+	Key string `json:"key"`
 }
 
 // Invite is POST /api/v1/invites: a one-time invite ticket.

@@ -137,8 +137,25 @@ func recordCounts(m map[string]int) string {
 
 func credentialsText(c api.Credentials) string {
 	t := fmt.Sprintf("%s, %d written in %s", c.State, c.Written, c.Dir)
+	if k := keyText(c.Key); k != "" {
+		t += ", encrypted by " + k
+	}
 	if c.State != "ok" {
 		t += fmt.Sprintf(" (%d failing: %s)", c.Failing, c.Reason)
 	}
 	return t
+}
+
+// keyText says what encrypts credentials (api.Credentials.Key); a
+// spawned systemd-creds is named as it is.
+func keyText(key string) string {
+	switch key {
+	case "host":
+		return "the host key (in process)"
+	case "host+tpm2":
+		return "systemd-creds (host key + TPM2)"
+	case "plain":
+		return "nothing (plain files, demo)"
+	}
+	return key
 }

@@ -61,6 +61,8 @@ var usageCases = []struct {
 	{"run bad cluster", []string{"run", "--cluster", "a b"}, ""},
 	{"run bad web address", []string{"run", "--web", "nonsense"}, ""},
 	{"run unknown flag", []string{"run", "--bogus"}, ""},
+	{"run bad creds key", []string{"run", "--creds-key", "tpm"}, ""},
+	{"run creds user with host key", []string{"run", "--creds-user", "--creds-key", "host"}, ""},
 	{"status extra argument", []string{"status", "x"}, ""},
 	{"status bad output", []string{"status", "-o", "yaml"}, ""},
 

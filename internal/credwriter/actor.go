@@ -53,7 +53,13 @@ type Config struct {
 	// User writes user-scoped credentials (systemd-creds --user; needs
 	// systemd 256 or later, checked at start).
 	User bool
-	// Runner runs systemd-creds (default SystemdCreds).
+	// Key is the key mode: KeyAuto (default), KeyHost or KeyTPM2; it
+	// picks the Runner at start unless Runner is set.
+	Key string
+	// HostSecret is the host secret the in-process writer reads (default
+	// /var/lib/systemd/credential.secret).
+	HostSecret string
+	// Runner encrypts credentials (default: chosen by Key at start).
 	Runner Runner
 	// Units reaches the service manager (default Systemctl).
 	Units UnitManager
@@ -117,12 +123,17 @@ type State struct {
 	Dir     string
 	Written int // credentials currently written
 	Failing int // credentials whose last attempt failed
+	// Key names what encrypts credentials: WriterHost,
+	// WriterSystemdCreds, WriterTPM2, WriterPlain or WriterCustom.
+	Key string
 }
 
 // CredWriter is the SystemdActor.
 type CredWriter struct {
 	cfg  Config
 	log  *slog.Logger
+	key  string     // what encrypts (State.Key)
+	host *InProcess // the host key of --creds-key host, checked for status
 	self record.NodeID
 	ref  actor.Ref[Msg]
 	ctx  context.Context
@@ -159,9 +170,6 @@ var (
 func New(cfg Config) *CredWriter {
 	if cfg.Dir == "" {
 		cfg.Dir = DefaultDir
-	}
-	if cfg.Runner == nil {
-		cfg.Runner = SystemdCreds{User: cfg.User}
 	}
 	if cfg.Units == nil {
 		cfg.Units = Systemctl{User: cfg.User}
@@ -214,6 +222,7 @@ func (c *CredWriter) PreStart(ctx context.Context) error {
 			return fmt.Errorf("--creds-user needs systemd 256 or later for user-scoped credentials (systemd-creds --user); this machine has systemd %d", v)
 		}
 	}
+	c.pickKey()
 	if err := os.MkdirAll(c.cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("credential directory: %w", err)
 	}
@@ -232,7 +241,7 @@ func (c *CredWriter) Handle(ctx context.Context, m Msg) error {
 	case SyncSecret:
 		c.request(m.Name, false)
 	case GetState:
-		m.Reply <- c.Status()
+		m.Reply <- c.stateWithKey()
 	case Remove:
 		c.request(m.Name, false)
 	case SyncAll:
@@ -325,7 +334,7 @@ func (c *CredWriter) PostStop(ctx context.Context) error {
 
 // setState recomputes the health summary.
 func (c *CredWriter) setState() {
-	s := State{OK: true, Dir: c.cfg.Dir, Failing: len(c.failing)}
+	s := State{OK: true, Dir: c.cfg.Dir, Failing: len(c.failing), Key: c.key}
 	if written, err := c.cfg.Store.CredStates(context.Background()); err == nil {
 		s.Written = len(written)
 	}

@@ -5,11 +5,20 @@
 // forced rewrite), Remove (one name). Whatever way a version reached the
 // store (set here, gossip, anti-entropy), the node sends SyncSecret, and
 // the actor compares the current version with the one it last wrote
-// (cred_state in the store): it writes with
-// `systemd-creds encrypt --name=NAME - TMP` (plaintext on stdin), fsyncs,
-// renames TMP to NAME in the credential directory and fsyncs the
+// (cred_state in the store): it encrypts the plaintext, writes TMP,
+// fsyncs, renames TMP to NAME in the credential directory and fsyncs the
 // directory; a tombstone or a secret no longer addressed here removes the
 // file. Writes run on a bounded pool of workers, one at a time per name.
+//
+// What encrypts is the key mode (Config.Key, --creds-key): InProcess
+// writes systemd's host-key format itself (package hostkey), re-checking
+// the host secret before each write; SystemdCreds runs
+// `systemd-creds encrypt --name=NAME - -` (plaintext on stdin). auto, the
+// default, writes in process where systemd-creds' own default would be
+// the host key alone (no TPM2 device, host secret not on tmpfs) and runs
+// systemd-creds elsewhere; host always writes in process; tpm2 runs
+// systemd-creds --with-key=host+tpm2; --creds-user always runs
+// systemd-creds --user.
 //
 // After changes it try-restarts, once per debounce window and only when
 // no write is pending, the units named on the secrets and (unless
@@ -18,6 +27,6 @@
 // Publisher the node provides. Failures are logged once per cause, audited,
 // retried with backoff, and the state is visible (Status).
 //
-// credwriter imports record, store, identity and actor; systemd-creds and
-// systemctl are run only from here.
+// credwriter imports record, store, identity, actor and its own hostkey;
+// systemd-creds and systemctl are run only from here.
 package credwriter

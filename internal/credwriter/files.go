@@ -31,7 +31,7 @@ func credPath(dir, name string) (string, error) {
 	return p, nil
 }
 
-// writeCredential encrypts plaintext with systemd-creds, writes it to a
+// writeCredential encrypts plaintext with r, writes it to a
 // temporary 0600 file beside the target, fsyncs it, renames it into place
 // and fsyncs the directory. No temporary file survives an error, and one
 // a crash leaves is removed at the next start.

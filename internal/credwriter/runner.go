@@ -15,7 +15,8 @@ import (
 	"github.com/credmesh/credmesh/internal/record"
 )
 
-// Runner runs systemd-creds.
+// Runner encrypts credentials: in process with the host key
+// (InProcess) or by running systemd-creds (SystemdCreds).
 type Runner interface {
 	// Encrypt returns plaintext encrypted as the credential name. The
 	// caller writes the file, so nothing but this process ever creates
@@ -39,6 +40,9 @@ var ErrNoSystemdCreds = errors.New("systemd-creds not found in PATH (install sys
 type SystemdCreds struct {
 	// User asks for user-scoped credentials (systemd-creds --user, 256+).
 	User bool
+	// WithKey, when set, is passed as --with-key= ("host+tpm2" for
+	// --creds-key tpm2); empty leaves the key to systemd's default.
+	WithKey string
 }
 
 var _ Runner = SystemdCreds{}
@@ -54,6 +58,9 @@ func (s SystemdCreds) Encrypt(ctx context.Context, name string, plaintext []byte
 	args := []string{"encrypt", "--name=" + name}
 	if s.User {
 		args = append(args, "--user")
+	}
+	if s.WithKey != "" {
+		args = append(args, "--with-key="+s.WithKey)
 	}
 	cmd := exec.CommandContext(ctx, path, append(args, "-", "-")...)
 	cmd.SysProcAttr = childAttr()

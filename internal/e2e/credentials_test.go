@@ -71,6 +71,12 @@ func TestCredentialsWrittenOnTheTarget(t *testing.T) {
 	if fi, _ := os.Stat(credFile(b, "db")); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credential mode %04o, want 0600", fi.Mode().Perm())
 	}
+	// The default --creds-key auto writes in process with the host key
+	// where there is no TPM2 device (this machine, CI) and spawns
+	// systemd-creds where there is one; status says which.
+	if got, want := b.status().Credentials.Key, expectedWriter(); got != want {
+		t.Fatalf("status says credentials are encrypted by %q, want %q on this machine", got, want)
+	}
 	eventually(t, 30*time.Second, "alpha sees bravo's receipt", func() bool {
 		var list api.Secrets
 		_ = json.Unmarshal([]byte(mustCLI(t, a.dataDir, "secret", "list", "-o", "json")), &list)
@@ -144,4 +150,22 @@ func TestCredentialsAfterOfflineAndSyncRequests(t *testing.T) {
 	if st.Credentials.State != "ok" || st.Credentials.Written != 2 {
 		t.Fatalf("bravo's credential state %+v, want ok with 2 written", st.Credentials)
 	}
+}
+
+// expectedWriter is what --creds-key auto picks on this machine: a
+// spawned systemd-creds where a TPM2 device shows (as systemd looks for
+// one) or the host secret's directory is on tmpfs, else the host key in
+// process.
+func expectedWriter() string {
+	if entries, _ := os.ReadDir("/sys/class/tpmrm"); len(entries) > 0 {
+		return "systemd-creds"
+	}
+	if _, err := os.Stat("/dev/tpmrm0"); err == nil {
+		return "systemd-creds"
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs("/var/lib/systemd", &st) == nil && (uint32(st.Type) == 0x01021994 || uint32(st.Type) == 0x858458f6) {
+		return "systemd-creds"
+	}
+	return "host"
 }

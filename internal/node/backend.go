@@ -64,7 +64,7 @@ func (n *Node) Status(ctx context.Context) (api.Status, error) {
 	if err != nil {
 		return api.Status{}, err
 	}
-	creds := api.Credentials{State: "ok", Reason: cs.Reason, Dir: cs.Dir, Written: cs.Written, Failing: cs.Failing}
+	creds := api.Credentials{State: "ok", Reason: cs.Reason, Dir: cs.Dir, Written: cs.Written, Failing: cs.Failing, Key: cs.Key}
 	if !cs.OK {
 		creds.State = "degraded"
 	}

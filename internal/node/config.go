@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/credmesh/credmesh/internal/credwriter"
 	"github.com/credmesh/credmesh/internal/gossip"
 	"github.com/credmesh/credmesh/internal/record"
 	"github.com/credmesh/credmesh/internal/store"
@@ -54,6 +55,10 @@ type Config struct {
 	CredsDir string
 	// CredsUser writes user-scoped credentials (systemd 256+).
 	CredsUser bool
+	// CredsKey is what encrypts credentials: auto (default: the host key
+	// in process without a TPM2, else systemd-creds), host (in process)
+	// or tpm2 (systemd-creds --with-key=host+tpm2).
+	CredsKey string
 	// NoAutoRestart restarts only the units named on secrets.
 	NoAutoRestart bool
 	// OnCredential, when set, sees every credential written or removed
@@ -76,6 +81,9 @@ var (
 	DefaultCluster   = gossip.DefaultCluster
 	DefaultHeartbeat = gossip.DefaultHeartbeat
 )
+
+// DefaultCredsKey is the default --creds-key.
+const DefaultCredsKey = credwriter.KeyAuto
 
 // DefaultWeb is the web UI's default address.
 const DefaultWeb = "127.0.0.1:7100"
@@ -124,6 +132,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := gossip.CheckReach(c.Reachability, c.Announce); err != nil {
+		return err
+	}
+	if err := credwriter.CheckKey(c.CredsKey, c.CredsUser); err != nil {
 		return err
 	}
 	if c.SyncInterval < 0 {

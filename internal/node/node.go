@@ -200,6 +200,7 @@ func (n *Node) spawn(sup *actor.Supervisor) error {
 		Now:           n.cfg.Now,
 		Dir:           n.cfg.CredsDir,
 		User:          n.cfg.CredsUser,
+		Key:           n.cfg.CredsKey,
 		NoAutoRestart: n.cfg.NoAutoRestart,
 		OnWritten: func(name string, version uint64, removed bool) {
 			n.metrics.CredentialWritten()

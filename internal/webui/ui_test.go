@@ -69,7 +69,7 @@ func (b *recordingBackend) Status(context.Context) (api.Status, error) {
 		Role:        "admin",
 		Counts:      api.Counts{Events: 3, Members: 2, Online: 1, Pending: 1, Secrets: 2, Records: map[string]int{"node": 3, "secret": 2}, Rejects: map[string]int{"not_member": 4}, Dropped: map[string]int{"not a member": 7}},
 		Gossip:      api.Gossip{BytesIn: 5120, BytesOut: 2048},
-		Credentials: api.Credentials{State: "ok", Dir: "/etc/credstore.encrypted", Written: 1}}, nil
+		Credentials: api.Credentials{State: "ok", Dir: "/etc/credstore.encrypted", Written: 1, Key: "host"}}, nil
 }
 func (b *recordingBackend) Ticket(context.Context) (api.Ticket, error) {
 	return api.Ticket{NodeID: string(b.self), Ticket: "credmesh1testticket"}, nil
