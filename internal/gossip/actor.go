@@ -55,7 +55,7 @@ type Gossip struct {
 	starts   map[peer.ID]time.Time // the start time each peer's last hello gave
 
 	reach   p2p.Reachability // public or private, decided at start
-	punch   *punches
+	punch   *p2p.Punches
 	idCache atomic.Pointer[memberIDs]
 	addrSub event.Subscription
 
@@ -138,7 +138,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		return err
 	}
 	announce, _ := p2p.ParseAnnounce(g.cfg.Announce) // checked by Validate
-	g.punch = newPunches(g.log.Debug)
+	g.punch = p2p.NewPunches(g.log.Debug)
 	h, err := p2p.NewHost(p2p.HostConfig{
 		Key:          g.cfg.Identity.LibP2PKey(),
 		Listen:       g.cfg.Listen,

@@ -99,7 +99,7 @@ func (g *Gossip) onDialDone(p peer.ID, err error) {
 	}
 	d.inflight = false
 	if err != nil {
-		d.lastErr = dialWhy(err)
+		d.lastErr = p2p.DialWhy(err)
 		g.backoff(d)
 		g.log.Debug("dial failed", "peer", p, "retry_in", d.backoff, "err", err)
 		return
@@ -114,7 +114,7 @@ func (g *Gossip) backoff(d *dialState) {
 
 // onDisconnected schedules a prompt redial of a member that went away.
 func (g *Gossip) onDisconnected(p peer.ID) {
-	g.punch.forget(p)
+	g.punch.Forget(p)
 	if !g.isMember(p) {
 		return
 	}

@@ -1,4 +1,4 @@
-package gossip
+package p2p
 
 import (
 	"errors"
@@ -28,7 +28,7 @@ func TestDialWhy(t *testing.T) {
 		{"long errors are cut", errors.New(strings.Repeat("x", 1000)), "...", "", maxWhy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := dialWhy(tc.err)
+			got := DialWhy(tc.err)
 			if !strings.Contains(got, tc.want) || (tc.wantNot != "" && strings.Contains(got, tc.wantNot)) {
 				t.Fatalf("dialWhy = %q, want it to say %q and not %q", got, tc.want, tc.wantNot)
 			}
