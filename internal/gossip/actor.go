@@ -56,8 +56,11 @@ type Gossip struct {
 
 	reach   p2p.Reachability // public or private, decided at start
 	punch   *p2p.Punches
-	idCache atomic.Pointer[memberIDs]
-	addrSub event.Subscription
+	idCache atomic.Pointer[p2p.MemberIDs]
+	// peerstore is the host's, for autorelay's goroutine, which may ask
+	// for relays before NewHost has returned.
+	peerstore atomic.Value
+	addrSub   event.Subscription
 
 	// State owned by the actor goroutine.
 	live          map[record.NodeID]*liveness
@@ -157,6 +160,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 		return err
 	}
 	g.h = h
+	g.peerstore.Store(h.Peerstore())
 	ok := false
 	defer func() {
 		if !ok {

@@ -38,11 +38,11 @@ func (g *Gossip) dialDue(ctx context.Context, now time.Time) {
 	}
 	g.lastDialScan = now
 	ids := g.ids()
-	if ids.m.IsRevoked(g.self) {
+	if ids.M.IsRevoked(g.self) {
 		return // every member hangs up on it
 	}
-	for _, id := range ids.list {
-		p, ok := ids.byNode[id]
+	for _, id := range ids.List {
+		p, ok := ids.ByNode[id]
 		if id == g.self || !ok || g.connectedTo(p) {
 			continue
 		}

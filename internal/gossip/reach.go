@@ -6,6 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 
 	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/record"
@@ -61,8 +62,8 @@ func (g *Gossip) reachOf(p peer.ID) Reach {
 func (g *Gossip) reachAll() map[record.NodeID]Reach {
 	out := map[record.NodeID]Reach{}
 	ids := g.ids()
-	for _, id := range ids.list {
-		if p, ok := ids.byNode[id]; ok && id != g.self {
+	for _, id := range ids.List {
+		if p, ok := ids.ByNode[id]; ok && id != g.self {
 			out[id] = g.reachOf(p)
 		}
 	}
@@ -74,13 +75,17 @@ func (g *Gossip) reachAll() map[record.NodeID]Reach {
 // every 10 s and only while the node has fewer relays than it wants.
 func (g *Gossip) relaySource(_ context.Context, num int) <-chan peer.AddrInfo {
 	ids := g.ids()
-	members := make([]peer.ID, 0, len(ids.byPeer))
-	for _, id := range ids.list {
-		if p, ok := ids.byNode[id]; ok && id != g.self {
+	members := make([]peer.ID, 0, len(ids.ByPeer))
+	for _, id := range ids.List {
+		if p, ok := ids.ByNode[id]; ok && id != g.self {
 			members = append(members, p)
 		}
 	}
-	return p2p.MemberRelays(g.h.Peerstore(), members, num)
+	ps, _ := g.peerstore.Load().(peerstore.Peerstore) // nil until NewHost returned
+	if ps == nil {
+		members = nil
+	}
+	return p2p.MemberRelays(ps, members, num)
 }
 
 // watchAddrs tells the actor when the host's advertised addresses change
