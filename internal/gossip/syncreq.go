@@ -135,8 +135,9 @@ func (g *Gossip) handleSyncRequest(s network.Stream) {
 			Detail: "sync request stream: not a sync request for this node from the peer that sent it"})
 		return
 	}
+	// Acted on, then confirmed: a confirmation never precedes the act.
+	g.cfg.Events.SyncRequested(env.AuthorID())
 	if _, err := s.Write([]byte{syncReqTaken}); err != nil {
 		g.log.Debug("sync request ack failed", "peer", from, "err", err)
 	}
-	g.cfg.Events.SyncRequested(env.AuthorID())
 }
