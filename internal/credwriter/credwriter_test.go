@@ -656,19 +656,7 @@ func TestNamesCannotEscape(t *testing.T) {
 func BenchmarkBurst20(b *testing.B) {
 	for _, workers := range []int{1, 2, DefaultWorkers} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			f := newFixture(b, SystemdCreds{}, func(c *Config) { c.Workers = workers })
-			f.start()
-			for i := range 20 {
-				f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))
-			}
-			f.waitFor("20 written", func() bool { return f.rc.written() == 20 })
-			b.ResetTimer()
-			for i := range b.N {
-				_ = f.ref.Cast(SyncAll{Force: true, Reason: "bench"})
-				want := 20 * (i + 2)
-				f.waitFor("20 rewritten", func() bool { return f.rc.written() == want })
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*20), "ms/secret")
+			burst20(b, newFixture(b, SystemdCreds{}, func(c *Config) { c.Workers = workers }))
 		})
 	}
 }
@@ -677,7 +665,13 @@ func BenchmarkBurst20(b *testing.B) {
 // credmesh itself spends per credential (decrypt, files, fsyncs, store,
 // receipt).
 func BenchmarkBurst20Overhead(b *testing.B) {
-	f := newFixture(b, PlainFiles{}, nil) // measures everything around systemd-creds
+	burst20(b, newFixture(b, PlainFiles{}, nil)) // measures everything around systemd-creds
+}
+
+// burst20 writes 20 credentials, then times forced rewrites of all 20,
+// and reports the amortised cost per credential.
+func burst20(b *testing.B, f *fixture) {
+	b.Helper()
 	f.start()
 	for i := range 20 {
 		f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))

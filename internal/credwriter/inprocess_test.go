@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -217,17 +216,5 @@ func BenchmarkRunners(b *testing.B) {
 // fsyncs, store, receipt) costs per credential without the spawn.
 func BenchmarkBurst20InProcess(b *testing.B) {
 	secret := tempSecret(b)
-	f := newFixture(b, PlainFiles{}, func(c *Config) { c.Runner = &InProcess{Path: secret} })
-	f.start()
-	for i := range 20 {
-		f.set(fmt.Sprintf("s%02d", i), []byte(fmt.Sprint("value-", i)))
-	}
-	f.waitFor("20 written", func() bool { return f.rc.written() == 20 })
-	b.ResetTimer()
-	for i := range b.N {
-		_ = f.ref.Cast(SyncAll{Force: true, Reason: "bench"})
-		want := 20 * (i + 2)
-		f.waitFor("20 rewritten", func() bool { return f.rc.written() == want })
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*20), "ms/secret")
+	burst20(b, newFixture(b, PlainFiles{}, func(c *Config) { c.Runner = &InProcess{Path: secret} }))
 }
