@@ -40,6 +40,7 @@ func runCluster(ctx context.Context, args []string) error {
 	stored := fs.Int("stored", 10000, "secrets stored for the second idle window (0: skip it)")
 	catchS := fs.Int("catchup-s", 10000, "secrets node A holds for catch-up")
 	catchD := fs.String("catchup-d", "0,1,100,1000", "secrets node B misses, per catch-up run")
+	keys := fs.String("creds-key", "auto", "--creds-key of the nodes; a list (host,systemd-creds) measures latency once per writer, side by side")
 	parts := fs.String("parts", "latency,traffic,idle,catchup", "what to measure")
 	settle := fs.Duration("settle", 30*time.Second, "wait after a cluster converges before measuring")
 	out := fs.String("json", "", "also write the results as JSON to this file")
@@ -86,23 +87,32 @@ func runCluster(ctx context.Context, args []string) error {
 	all = slices.Compact(all)
 
 	for _, n := range all {
-		fmt.Fprintf(os.Stderr, "starting %d processes...\n", n)
-		c, err := bench.StartProcs(ctx, bench.ProcOptions{Bin: bin, N: n, Dir: dataDir})
-		if err != nil {
-			return err
-		}
-		err = measureSize(ctx, c, n, &rep, sizeWork{
-			idle:    want["idle"] && n == *idleN,
-			traffic: want["traffic"] && slices.Contains(trafSizes, n),
-			latency: want["latency"] && slices.Contains(latSizes, n),
-			stored:  *stored, idleWindow: *idle, trafficWindow: *trafficWindow, settle: *settle,
-			samples: *samples, allSamples: *allSamples, burst: *burst, gap: *gap,
-		})
-		if stopErr := c.Stop(); stopErr != nil {
-			fmt.Fprintln(os.Stderr, "stop:", stopErr)
-		}
-		if err != nil {
-			return err
+		// The idle and traffic windows run once, with the first key; the
+		// latency part once per key.
+		for i, key := range strings.Split(*keys, ",") {
+			w := sizeWork{
+				idle:    i == 0 && want["idle"] && n == *idleN,
+				traffic: i == 0 && want["traffic"] && slices.Contains(trafSizes, n),
+				latency: want["latency"] && slices.Contains(latSizes, n),
+				stored:  *stored, idleWindow: *idle, trafficWindow: *trafficWindow, settle: *settle,
+				samples: *samples, allSamples: *allSamples, burst: *burst, gap: *gap,
+			}
+			if !w.idle && !w.traffic && !w.latency {
+				continue
+			}
+			key = strings.TrimSpace(key)
+			fmt.Fprintf(os.Stderr, "starting %d processes (--creds-key %s)...\n", n, key)
+			c, err := bench.StartProcs(ctx, bench.ProcOptions{Bin: bin, N: n, Dir: dataDir, CredsKey: key})
+			if err != nil {
+				return err
+			}
+			err = measureSize(ctx, c, n, &rep, w)
+			if stopErr := c.Stop(); stopErr != nil {
+				fmt.Fprintln(os.Stderr, "stop:", stopErr)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 

@@ -12,11 +12,11 @@ import (
 func printCluster(r clusterReport) {
 	fmt.Printf("machine: %s\n", r.Machine)
 	if len(r.Latency) > 0 {
-		fmt.Println("\nset on node 0 -> credential file written (systemd-creds) on the target")
-		fmt.Println("| N | to node 1: samples | p50 | p90 | p99 | max | to all N: samples | p50 | p99 | max | burst | ms | ms/secret |")
-		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Println("\nset on node 0 -> credential file written on the target (writer: host in process, or systemd-creds spawned)")
+		fmt.Println("| N | writer | to node 1: samples | p50 | p90 | p99 | max | to all N: samples | p50 | p99 | max | burst | ms | ms/secret |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, l := range r.Latency {
-			fmt.Printf("| %d | %d | %.1f | %.1f | %.1f | %.1f | %d | %.1f | %.1f | %.1f | %d | %.0f | %.1f |\n", l.N,
+			fmt.Printf("| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %d | %.1f | %.1f | %.1f | %d | %.0f | %.1f |\n", l.N, l.Writer,
 				l.ToOne.Samples, l.ToOne.P50, l.ToOne.P90, l.ToOne.P99, l.ToOne.Max,
 				l.ToAll.Samples, l.ToAll.P50, l.ToAll.P99, l.ToAll.Max, l.Burst, l.BurstMS, l.PerSecret)
 		}
@@ -55,21 +55,32 @@ func writePlots(dir string, r clusterReport) error {
 	files := map[string]bench.Chart{}
 	if len(r.Latency) > 0 {
 		cdf := bench.Chart{Title: "Set on node 0 to credential file on node 1: distribution", XLabel: "latency (ms)", YLabel: "fraction of secrets"}
-		p50 := bench.Series{Name: "to node 1, p50"}
-		p99 := bench.Series{Name: "to node 1, p99"}
-		all50 := bench.Series{Name: "to all N, p50"}
-		all99 := bench.Series{Name: "to all N, p99"}
+		// p50 and p99 to node 1 and to all N, one set of lines per writer.
+		var writers []string
+		lines := map[string][]*bench.Series{}
 		for _, l := range r.Latency {
-			cdf.Series = append(cdf.Series, bench.CDF(fmt.Sprintf("N = %d", l.N), l.Samples))
+			s, ok := lines[l.Writer]
+			if !ok {
+				writers = append(writers, l.Writer)
+				for _, what := range []string{"to node 1, p50", "to node 1, p99", "to all N, p50", "to all N, p99"} {
+					s = append(s, &bench.Series{Name: l.Writer + ": " + what})
+				}
+				lines[l.Writer] = s
+			}
+			cdf.Series = append(cdf.Series, bench.CDF(fmt.Sprintf("N = %d, %s", l.N, l.Writer), l.Samples))
 			n := float64(l.N)
-			p50.X, p50.Y = append(p50.X, n), append(p50.Y, l.ToOne.P50)
-			p99.X, p99.Y = append(p99.X, n), append(p99.Y, l.ToOne.P99)
-			all50.X, all50.Y = append(all50.X, n), append(all50.Y, l.ToAll.P50)
-			all99.X, all99.Y = append(all99.X, n), append(all99.Y, l.ToAll.P99)
+			for i, y := range []float64{l.ToOne.P50, l.ToOne.P99, l.ToAll.P50, l.ToAll.P99} {
+				s[i].X, s[i].Y = append(s[i].X, n), append(s[i].Y, y)
+			}
+		}
+		vsN := bench.Chart{Title: "Set to credential file, against cluster size", XLabel: "nodes (N)", YLabel: "ms", Markers: true}
+		for _, w := range writers {
+			for _, s := range lines[w] {
+				vsN.Series = append(vsN.Series, *s)
+			}
 		}
 		files["latency-cdf.svg"] = cdf
-		files["latency-vs-n.svg"] = bench.Chart{Title: "Set to credential file, against cluster size", XLabel: "nodes (N)", YLabel: "ms",
-			Markers: true, Series: []bench.Series{p50, p99, all50, all99}}
+		files["latency-vs-n.svg"] = vsN
 	}
 	if len(r.Traffic) > 0 {
 		in := bench.Series{Name: "in, mean"}

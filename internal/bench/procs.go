@@ -48,6 +48,8 @@ type ProcOptions struct {
 	LogLevel string
 	// Heartbeat and SyncInterval, when set, replace the defaults.
 	Heartbeat, SyncInterval time.Duration
+	// CredsKey, when set, is every node's --creds-key.
+	CredsKey string
 }
 
 // StartProcs starts N processes: node 0 first, every other node with node
@@ -121,6 +123,9 @@ func (c *Procs) Start(ctx context.Context, i int, tickets ...string) error {
 	}
 	if c.o.SyncInterval > 0 {
 		args = append(args, "--sync-interval", c.o.SyncInterval.String())
+	}
+	if c.o.CredsKey != "" {
+		args = append(args, "--creds-key", c.o.CredsKey)
 	}
 	p.cmd = exec.Command(c.o.Bin, append(args, tickets...)...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f

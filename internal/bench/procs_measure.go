@@ -14,10 +14,13 @@ import (
 )
 
 // CredLatency is the time from `secret set` on node 0 (the API call over
-// its control socket) to the credential file written by systemd-creds
-// on the target: one target (node 1), and every node of the cluster.
+// its control socket) to the credential file written on the target: one
+// target (node 1), and every node of the cluster.
 type CredLatency struct {
-	N       int     `json:"n"`
+	N int `json:"n"`
+	// Writer is what wrote the credentials, as status reports it: host
+	// (in process) or systemd-creds (a spawn per credential).
+	Writer  string  `json:"writer"`
 	ToOne   Latency `json:"to_one"`
 	ToAll   Latency `json:"to_all"`
 	Burst   int     `json:"burst"`
@@ -32,6 +35,11 @@ type CredLatency struct {
 // allSamples for every node, then a burst for node 1.
 func (c *Procs) CredLatency(ctx context.Context, samples, allSamples, burst int, gap time.Duration) (CredLatency, error) {
 	res := CredLatency{N: len(c.Nodes), Burst: burst}
+	st, err := c.Nodes[1].Client.Status(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Writer = st.Credentials.Key
 	dirs := make([]string, len(c.Nodes))
 	ids := make([]string, len(c.Nodes))
 	for i, p := range c.Nodes {

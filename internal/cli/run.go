@@ -49,7 +49,7 @@ exit 1.`,
 	f.StringVar(&cfg.TicketFile, "ticket-file", "", "write this node's ticket to this file once it listens")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", 30*time.Second, "anti-entropy interval with a random member")
 	f.StringVar(&cfg.CredsDir, "creds-dir", "/etc/credstore.encrypted", "where this node's systemd credentials are written (/run/credstore.encrypted for volatile storage)")
-	f.StringVar(&cfg.CredsKey, "creds-key", node.DefaultCredsKey, "what encrypts credentials: auto (the host key, in process, where there is no TPM2 device; else systemd-creds, which binds to the TPM2), host (always the host key, in process) or tpm2 (systemd-creds --with-key=host+tpm2)")
+	f.StringVar(&cfg.CredsKey, "creds-key", node.DefaultCredsKey, "what encrypts credentials: auto (the host key, in process, where there is no TPM2 device; else systemd-creds, which binds to the TPM2), host (always the host key, in process), tpm2 (systemd-creds --with-key=host+tpm2) or systemd-creds (always spawn systemd-creds with its own default key)")
 	f.BoolVar(&cfg.CredsUser, "creds-user", false, "write user-scoped credentials (systemd-creds --user; systemd 256 or later)")
 	f.BoolVar(&cfg.NoAutoRestart, "no-auto-restart", false, "restart only the units named on secrets, not every unit that loads the credential")
 	f.StringVar(&cfg.Web, "web", "127.0.0.1:7100", "web UI address (a non-loopback address requires the token in web.token)")

@@ -53,8 +53,8 @@ type Config struct {
 	// User writes user-scoped credentials (systemd-creds --user; needs
 	// systemd 256 or later, checked at start).
 	User bool
-	// Key is the key mode: KeyAuto (default), KeyHost or KeyTPM2; it
-	// picks the Runner at start unless Runner is set.
+	// Key is the key mode: KeyAuto (default), KeyHost, KeyTPM2 or
+	// KeySystemdCreds; it picks the Runner at start unless Runner is set.
 	Key string
 	// HostSecret is the host secret the in-process writer reads (default
 	// /var/lib/systemd/credential.secret).

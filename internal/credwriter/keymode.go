@@ -21,6 +21,11 @@ const (
 	// KeyTPM2: systemd-creds --with-key=host+tpm2, which fails where
 	// there is no TPM2 instead of quietly leaving it out.
 	KeyTPM2 = "tpm2"
+	// KeySystemdCreds: a spawned systemd-creds with systemd's own
+	// default, always: the tool decides, at a process per credential
+	// (the escape hatch should the in-process writer and a systemd
+	// release ever disagree, and the spawn path's benchmark).
+	KeySystemdCreds = "systemd-creds"
 )
 
 // Writers, as State.Key reports them: what encrypts the credentials.
@@ -43,11 +48,11 @@ const (
 // credentials come only from systemd-creds --user).
 func CheckKey(mode string, user bool) error {
 	switch mode {
-	case "", KeyAuto, KeyHost, KeyTPM2:
+	case "", KeyAuto, KeyHost, KeyTPM2, KeySystemdCreds:
 	default:
-		return fmt.Errorf("--creds-key %q: want auto, host or tpm2", mode)
+		return fmt.Errorf("--creds-key %q: want auto, host, tpm2 or systemd-creds", mode)
 	}
-	if user && mode != "" && mode != KeyAuto {
+	if user && mode != "" && mode != KeyAuto && mode != KeySystemdCreds {
 		return fmt.Errorf("--creds-user writes user-scoped credentials, which only systemd-creds --user makes; leave --creds-key at auto (it is %s)", mode)
 	}
 	return nil
@@ -79,6 +84,8 @@ func chooseWriter(mode string, user bool, m machine) choice {
 		return choice{WriterTPM2, "--creds-key tpm2"}
 	case mode == KeyHost:
 		return choice{WriterHost, "--creds-key host"}
+	case mode == KeySystemdCreds:
+		return choice{WriterSystemdCreds, "--creds-key systemd-creds"}
 	case m.tpm2 != "":
 		return choice{WriterSystemdCreds, "a TPM2 device is present (" + m.tpm2 + "): systemd-creds binds credentials to it and the host key"}
 	case m.tmpfs:

@@ -25,8 +25,10 @@ func TestCheckKey(t *testing.T) {
 		{"", true, ""},
 		{"host", true, "leave --creds-key at auto"},
 		{"tpm2", true, "leave --creds-key at auto"},
-		{"TPM2", false, "want auto, host or tpm2"},
-		{"host+tpm2", false, "want auto, host or tpm2"},
+		{"systemd-creds", false, ""},
+		{"systemd-creds", true, ""},
+		{"TPM2", false, "want auto, host, tpm2 or systemd-creds"},
+		{"host+tpm2", false, "want auto, host, tpm2 or systemd-creds"},
 	} {
 		err := CheckKey(tc.mode, tc.user)
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
@@ -55,6 +57,8 @@ func TestChooseWriter(t *testing.T) {
 		{"tpm2, no TPM2", KeyTPM2, false, bare, WriterTPM2},
 		{"tpm2, TPM2", KeyTPM2, false, tpm2, WriterTPM2},
 		{"user, no TPM2", KeyAuto, true, bare, WriterSystemdCreds},
+		{"systemd-creds, no TPM2", KeySystemdCreds, false, bare, WriterSystemdCreds},
+		{"systemd-creds, user", KeySystemdCreds, true, bare, WriterSystemdCreds},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := chooseWriter(tc.mode, tc.user, tc.m)
@@ -77,6 +81,7 @@ func TestPickRunner(t *testing.T) {
 		{"host", Config{Key: KeyHost, HostSecret: secret}, WriterHost},
 		{"tpm2", Config{Key: KeyTPM2, HostSecret: secret}, WriterTPM2},
 		{"user", Config{User: true, HostSecret: secret}, WriterSystemdCreds},
+		{"systemd-creds", Config{Key: KeySystemdCreds, HostSecret: secret}, WriterSystemdCreds},
 		{"auto on this machine", Config{HostSecret: secret}, auto},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +93,9 @@ func TestPickRunner(t *testing.T) {
 	}
 	if r, _ := pickRunner(Config{Key: KeyTPM2}); r.(SystemdCreds).WithKey != "host+tpm2" {
 		t.Fatalf("tpm2 runs %+v, want --with-key=host+tpm2", r)
+	}
+	if r, _ := pickRunner(Config{Key: KeySystemdCreds}); r.(SystemdCreds) != (SystemdCreds{}) {
+		t.Fatalf("systemd-creds runs %+v, want systemd's own default key", r)
 	}
 	if r, _ := pickRunner(Config{Key: KeyHost, HostSecret: secret}); r.(*InProcess).Path != secret {
 		t.Fatalf("host reads %+v, want %s", r, secret)

@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credmesh/credmesh/internal/api"
+)
+
+// TestCredentialsUnderRealSystemd is the product's last step under a real
+// systemd: two credmesh nodes run as services of a container whose PID 1
+// is systemd 252, a secret set on one ends as an encrypted credential on
+// the other, two units load it with LoadCredentialEncrypted=NAME (one
+// named on the secret, one found only through systemd's own report of
+// what its units load), and a new version set on the first node ends
+// with both units restarted by systemd and reading the new value. Once
+// with each writer:
+//
+//   - in-process: the container has no TPM2 and its host secret sits on
+//     a real disk, so --creds-key auto writes in process with the host
+//     key, and systemd decrypts what Go wrote;
+//   - spawn: the path of a machine with a TPM2. These machines have
+//     none, so /dev/null bound at /dev/tpmrm0 stands in for the device
+//     node credmesh looks for: auto then spawns `systemd-creds encrypt`
+//     with systemd's default key, which, finding no TPM2 driver in
+//     /sys/class/tpmrm, is the host key alone. Everything but the TPM2
+//     binding runs as it would on such a machine.
+func TestCredentialsUnderRealSystemd(t *testing.T) {
+	needContainer(t)
+	for _, w := range []struct {
+		name, writer string
+		binds        []string
+	}{
+		{"in-process", "host", nil},
+		{"spawn", "systemd-creds", []string{"--bind=/dev/null:/dev/tpmrm0"}},
+	} {
+		t.Run(w.name, func(t *testing.T) { testUnderRealSystemd(t, w.writer, w.binds) })
+	}
+}
+
+// probe units: Type=exec, so a start fails when the credential does not
+// decrypt (with Type=simple it "succeeds" regardless); each copies the
+// value it was given to /run/probe/UNIT, the one thing this test believes.
+const (
+	probeCred  = "db-pass"
+	probeNamed = "probe-named.service" // named on the secret (--restart)
+	probeFound = "probe-found.service" // found through systemd's report only
+)
+
+func testUnderRealSystemd(t *testing.T, writer string, binds []string) {
+	root := t.TempDir()
+	// systemd's default key is the host key only where /var/lib/systemd
+	// is not on tmpfs (and credmesh's auto mode follows it), so the
+	// container's is a directory on this machine's disk.
+	state := filepath.Join(root, "var-lib-systemd")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := bootContainer(t, append([]string{"--bind-ro=" + filepath.Dir(daemonBin), "--bind=" + root,
+		"--bind=" + state + ":/var/lib/systemd"}, binds...)...)
+	if out, err := c.run(nil, "systemd-creds setup && mkdir -p /run/probe"); err != nil {
+		t.Fatalf("systemd-creds setup in the container: %v\n%s", err, out)
+	}
+
+	// Only b writes to the machine's credential store; a, the writer of
+	// the secret, keeps its own credentials in its data dir.
+	a := c.startNode(t, root, "a", 7201, "--creds-dir", filepath.Join(root, "a-creds"))
+	b := c.startNode(t, root, "b", 7202, a.ticket(t))
+	mustCLI(t, a.dir, "peers", "add", b.ticket(t))
+	if got := b.status(t).Credentials.Key; got != writer {
+		t.Fatalf("b's credentials are written by %q, want %q", got, writer)
+	}
+
+	v1 := randomValue("v1")
+	a.set(t, v1)
+	credFile := "/etc/credstore.encrypted/" + probeCred
+	eventually(t, time.Minute, "b's credential file "+credFile, func() bool {
+		_, err := c.run(nil, "test -s "+credFile)
+		return err == nil
+	}, func() string { return c.journal("credmesh-b") })
+
+	for _, u := range []string{probeNamed, probeFound} {
+		unit := "[Service]\nType=exec\nLoadCredentialEncrypted=" + probeCred + "\n" +
+			`ExecStart=/bin/sh -c 'cat "$CREDENTIALS_DIRECTORY/` + probeCred + `" > /run/probe/` + u + `; exec sleep infinity'` + "\n"
+		if err := c.writeFile("/run/systemd/system/"+u, unit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := c.run(nil, "systemctl daemon-reload && systemctl start "+probeNamed+" "+probeFound); err != nil {
+		t.Fatalf("starting the probe units: %v\n%s\n%s", err, out, c.journal(probeNamed))
+	}
+	before := map[string]string{}
+	for _, u := range []string{probeNamed, probeFound} {
+		c.waitRead(t, u, v1)
+		before[u] = c.invocation(t, u)
+	}
+
+	v2 := randomValue("v2")
+	a.set(t, v2)
+	for _, u := range []string{probeNamed, probeFound} {
+		c.waitRead(t, u, v2)
+		if inv := c.invocation(t, u); inv == before[u] {
+			t.Fatalf("%s reads the new value in the same invocation %s: it was not restarted", u, inv)
+		}
+	}
+	// Both nodes still run: a daemon that died (or a race build that
+	// found a race) fails the test here, not silently.
+	if out, err := c.run(nil, "systemctl is-active credmesh-a credmesh-b"); err != nil {
+		t.Fatalf("credmesh services after the restarts: %v\n%s\n%s", err, out, c.journal("credmesh-b"))
+	}
+}
+
+// sysNode is a credmesh node running as a service of the container, with
+// its data dir on a directory shared with this machine, so that the CLI
+// here reaches its control socket.
+type sysNode struct {
+	c    *container
+	name string
+	dir  string
+}
+
+// startNode starts credmesh-NAME as a transient service of the
+// container, listening on the container's loopback on port, with fast
+// timers and more arguments (flags, tickets), and waits until it answers.
+func (c *container) startNode(t *testing.T, root, name string, port int, more ...string) *sysNode {
+	t.Helper()
+	n := &sysNode{c: c, name: name, dir: filepath.Join(root, name)}
+	argv := []string{"systemd-run", "--unit=credmesh-" + name, "--property=Type=exec", "--",
+		daemonBin, "--data-dir", n.dir, "--log-level", "debug", "run", "--web", "127.0.0.1:0",
+		"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), "--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port),
+		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s",
+		"--ticket-file", n.dir + ".ticket"}
+	if out, err := c.run(nil, strings.Join(append(argv, more...), " ")); err != nil {
+		t.Fatalf("systemd-run credmesh-%s: %v\n%s", name, err, out)
+	}
+	var last string
+	eventually(t, time.Minute, "credmesh-"+name+" in the container answers", func() bool {
+		if out, err := c.run(nil, "systemctl is-failed credmesh-"+name); err == nil {
+			t.Fatalf("credmesh-%s failed: %s\n%s", name, out, c.journal("credmesh-"+name))
+		}
+		r := cli(t, n.dir, "status", "-o", "json")
+		last = r.stderr
+		return r.code == 0
+	}, func() string { return last + "\n" + c.journal("credmesh-"+name) })
+	return n
+}
+
+func (n *sysNode) ticket(t *testing.T) string {
+	t.Helper()
+	var tk string
+	eventually(t, 30*time.Second, n.name+"'s ticket file", func() bool {
+		b, err := os.ReadFile(n.dir + ".ticket")
+		tk = strings.TrimSpace(string(b))
+		return err == nil && strings.HasPrefix(tk, "credmesh1")
+	}, nil)
+	return tk
+}
+
+func (n *sysNode) status(t *testing.T) api.Status {
+	t.Helper()
+	var s api.Status
+	if err := json.Unmarshal([]byte(mustCLI(t, n.dir, "status", "-o", "json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// set writes the probe credential's next value for node b, naming one
+// unit to restart.
+func (n *sysNode) set(t *testing.T, value string) {
+	t.Helper()
+	if r := cliIn(t, n.dir, []byte(value), "secret", "set", probeCred, "--target", "b", "--restart", probeNamed); r.code != 0 {
+		t.Fatalf("secret set %s on %s: exit %d: %s", probeCred, n.name, r.code, r.stderr)
+	}
+}
+
+// waitRead waits until unit has read want from its credential.
+func (c *container) waitRead(t *testing.T, unit, want string) {
+	t.Helper()
+	var got string
+	eventually(t, time.Minute, unit+" read "+want, func() bool {
+		out, err := c.run(nil, "cat /run/probe/"+unit)
+		got = out
+		return err == nil && out == want
+	}, func() string { return "last read " + got + "\n" + c.journal(unit) + "\n" + c.journal("credmesh-b") })
+}
+
+// invocation is unit's current invocation ID: a restart makes a new one.
+func (c *container) invocation(t *testing.T, unit string) string {
+	t.Helper()
+	out, err := c.run(nil, "systemctl show --value -p InvocationID "+unit)
+	if err != nil || strings.TrimSpace(out) == "" {
+		t.Fatalf("InvocationID of %s: %v %q", unit, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// writeFile writes content to path inside the container.
+func (c *container) writeFile(path, content string) error {
+	out, err := c.run(nil, "cat > "+path+" <<'EOF'\n"+content+"EOF\n")
+	if err != nil {
+		return fmt.Errorf("writing %s in the container: %v: %s", path, err, out)
+	}
+	return nil
+}
+
+// journal is the last lines of unit's journal, for a failure's message.
+func (c *container) journal(unit string) string {
+	out, _ := c.run(nil, "journalctl -u "+unit+" --no-pager | tail -60")
+	return "journal of " + unit + ":\n" + out
+}
+
+// randomValue is a fresh secret value with a readable prefix.
+func randomValue(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
