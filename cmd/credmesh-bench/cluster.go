@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,7 +47,11 @@ func runCluster(ctx context.Context, args []string) error {
 	out := fs.String("json", "", "also write the results as JSON to this file")
 	plots := fs.String("plots", "", "write SVG plots into this directory")
 	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir)")
+	from := fs.String("from", "", "measure nothing: print and plot the results of an earlier -json FILE")
 	_ = fs.Parse(args)
+	if *from != "" {
+		return replay(*from, *plots)
+	}
 
 	bin, err := credmeshBin(*binFlag)
 	if err != nil {
@@ -205,6 +210,23 @@ func measureSize(ctx context.Context, c *bench.Procs, n int, rep *clusterReport,
 		rep.Idle = append(rep.Idle, r)
 	}
 	return nil
+}
+
+// replay prints and plots a report written by -json.
+func replay(path, plots string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rep clusterReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	printCluster(rep)
+	if plots == "" {
+		return nil
+	}
+	return writePlots(plots, rep)
 }
 
 // credmeshBin finds the credmesh binary.

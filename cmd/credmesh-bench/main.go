@@ -57,7 +57,7 @@ func usage() {
   credmesh-bench mesh    [-n 10,40] [-samples 200] [-gap 20ms] [-dir DIR] [-json FILE]
   credmesh-bench traffic [-n 10,30,60] [-window 60s] [-heartbeat 10s] [-dir DIR] [-json FILE] [-cpuprofile FILE]
   credmesh-bench secrets [-n 10] [-samples 200] [-size 64] [-gap 20ms] [-dir DIR] [-json FILE]
-  credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE]   (root: real systemd-creds)
+  credmesh-bench creds   [-n 10] [-samples 200] [-burst 20] [-gap 20ms] [-dir DIR] [-json FILE] [-cpuprofile FILE]   (root)
   credmesh-bench cluster [-bin credmesh] [-n 3,10,30] [-samples 500] [-all-samples 100] [-burst 20]
                          [-traffic 10,30,60] [-traffic-window 90s] [-idle-n 30] [-idle 10m] [-stored 10000]
                          [-catchup-s 10000] [-catchup-d 0,1,100,1000] [-parts latency,traffic,idle,catchup]
@@ -251,6 +251,7 @@ func runCreds(ctx context.Context, args []string) error {
 	burst := fs.Int("burst", 20, "secrets in the burst")
 	gap := fs.Duration("gap", 20*time.Millisecond, "pause between secrets")
 	out := fs.String("json", "", "also write the results as JSON to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measuring phase to this file")
 	fs.StringVar(&dataDir, "dir", "", "directory for the nodes' data (default the temp dir; /dev/shm for tmpfs)")
 	_ = fs.Parse(args)
 	list, err := sizes(*ns)
@@ -264,7 +265,12 @@ func runCreds(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		stopProfile, err := profile(*cpuprofile, n)
+		if err != nil {
+			return err
+		}
 		r, err := c.CredDelivery(ctx, *samples, *burst, *gap)
+		stopProfile()
 		stopErr := c.Stop()
 		if err != nil {
 			return err

@@ -27,6 +27,9 @@ type CredLatency struct {
 	BurstMS float64 `json:"burst_ms"` // burst set on node 0 for node 1, to its last file
 	// PerSecret is BurstMS / Burst.
 	PerSecret float64 `json:"burst_ms_per_secret"`
+	// BurstSetMS is the part of BurstMS until the last set call on node 0
+	// returned (the calls are made one after another).
+	BurstSetMS float64 `json:"burst_set_ms"`
 	// Samples are the one-target latencies in ms, for plots.
 	Samples []float64 `json:"samples_ms"`
 }
@@ -111,6 +114,7 @@ func (c *Procs) CredLatency(ctx context.Context, samples, allSamples, burst int,
 				return res, err
 			}
 		}
+		res.BurstSetMS = ms(time.Since(begin))
 		at, err := waitAll(ctx, 2*time.Minute, chs...)
 		if err != nil {
 			return res, fmt.Errorf("burst: %w", err)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,7 @@ exit 1.`,
 			if err := cfg.WithDefaults().Validate(); err != nil {
 				return usageError{fmt.Errorf("run: %w", err)}
 			}
+			daemonRuntime(os.Getenv)
 			return node.Run(cmd.Context(), cfg, e.logger(e.stderr), nil)
 		},
 	}
