@@ -70,7 +70,20 @@ func runCluster(ctx context.Context, args []string) error {
 		return err
 	}
 	if want["latency"] && os.Geteuid() != 0 {
-		return errors.New("the latency part writes real credentials with systemd-creds, which needs root")
+		return errors.New("the latency part writes real credentials (the machine's host secret, or systemd-creds), which needs root")
+	}
+	var keyList []string
+	for _, k := range strings.Split(*keys, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if err := bench.CheckCredsKey(k); err != nil {
+			return err
+		}
+		keyList = append(keyList, k)
+	}
+	if len(keyList) == 0 {
+		return errors.New("-creds-key: no key mode given")
 	}
 	rep := clusterReport{Machine: machine()}
 
@@ -94,7 +107,7 @@ func runCluster(ctx context.Context, args []string) error {
 	for _, n := range all {
 		// The idle and traffic windows run once, with the first key; the
 		// latency part once per key.
-		for i, key := range strings.Split(*keys, ",") {
+		for i, key := range keyList {
 			w := sizeWork{
 				idle:    i == 0 && want["idle"] && n == *idleN,
 				traffic: i == 0 && want["traffic"] && slices.Contains(trafSizes, n),
@@ -105,7 +118,6 @@ func runCluster(ctx context.Context, args []string) error {
 			if !w.idle && !w.traffic && !w.latency {
 				continue
 			}
-			key = strings.TrimSpace(key)
 			fmt.Fprintf(os.Stderr, "starting %d processes (--creds-key %s)...\n", n, key)
 			c, err := bench.StartProcs(ctx, bench.ProcOptions{Bin: bin, N: n, Dir: dataDir, CredsKey: key})
 			if err != nil {

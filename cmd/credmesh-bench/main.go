@@ -61,7 +61,9 @@ func usage() {
   credmesh-bench cluster [-bin credmesh] [-n 3,10,30] [-samples 500] [-all-samples 100] [-burst 20]
                          [-traffic 10,30,60] [-traffic-window 90s] [-idle-n 30] [-idle 10m] [-stored 10000]
                          [-catchup-s 10000] [-catchup-d 0,1,100,1000] [-parts latency,traffic,idle,catchup]
-                         [-dir DIR] [-json FILE] [-plots DIR]   (real credmesh processes; root for systemd-creds)`)
+                         [-creds-key auto|host|systemd-creds,...] [-settle 30s]
+                         [-dir DIR] [-json FILE] [-plots DIR]   (real credmesh processes; root: real credentials)
+  credmesh-bench cluster -from FILE [-plots DIR]   (print and plot an earlier -json FILE)`)
 	os.Exit(2)
 }
 
@@ -267,6 +269,7 @@ func runCreds(ctx context.Context, args []string) error {
 		}
 		stopProfile, err := profile(*cpuprofile, n)
 		if err != nil {
+			_ = c.Stop()
 			return err
 		}
 		r, err := c.CredDelivery(ctx, *samples, *burst, *gap)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/node"
 )
 
 // Procs is a cluster of credmesh processes (the real binary, `credmesh
@@ -50,6 +51,11 @@ type ProcOptions struct {
 	Heartbeat, SyncInterval time.Duration
 	// CredsKey, when set, is every node's --creds-key.
 	CredsKey string
+}
+
+// CheckCredsKey reports whether key is a --creds-key the daemon accepts.
+func CheckCredsKey(key string) error {
+	return (node.Config{CredsKey: key}).WithDefaults().Validate()
 }
 
 // StartProcs starts N processes: node 0 first, every other node with node

@@ -17,8 +17,8 @@
 // default, writes in process where systemd-creds' own default would be
 // the host key alone (no TPM2 device, host secret not on tmpfs) and runs
 // systemd-creds elsewhere; host always writes in process; tpm2 runs
-// systemd-creds --with-key=host+tpm2; --creds-user always runs
-// systemd-creds --user.
+// systemd-creds --with-key=host+tpm2; systemd-creds always runs the tool
+// with its own default; --creds-user always runs systemd-creds --user.
 //
 // After changes it try-restarts, once per debounce window and only when
 // no write is pending, the units named on the secrets and (unless

@@ -53,7 +53,7 @@ func CheckKey(mode string, user bool) error {
 		return fmt.Errorf("--creds-key %q: want auto, host, tpm2 or systemd-creds", mode)
 	}
 	if user && mode != "" && mode != KeyAuto && mode != KeySystemdCreds {
-		return fmt.Errorf("--creds-user writes user-scoped credentials, which only systemd-creds --user makes; leave --creds-key at auto (it is %s)", mode)
+		return fmt.Errorf("--creds-user writes user-scoped credentials, which only systemd-creds --user makes; leave --creds-key at auto or systemd-creds (it is %s)", mode)
 	}
 	return nil
 }

@@ -8,24 +8,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/credmesh/credmesh/internal/api"
+	"github.com/credmesh/credmesh/internal/testenv"
 )
 
 // TestCredentialsUnderRealSystemd is the product's last step under a real
 // systemd: two credmesh nodes run as services of a container whose PID 1
 // is systemd 252, a secret set on one ends as an encrypted credential on
-// the other, two units load it with LoadCredentialEncrypted=NAME (one
-// named on the secret, one found only through systemd's own report of
-// what its units load), and a new version set on the first node ends
-// with both units restarted by systemd and reading the new value. Once
-// with each writer:
+// the other, and a new version set on the first node ends with two units
+// restarted by systemd and reading the new value:
+//
+//   - probe-found loads it with LoadCredentialEncrypted=NAME and is not
+//     named on the secret: only systemd's own report of what its units
+//     load can find it;
+//   - probe-named is named on the secret (--restart) and decrypts the
+//     file itself with systemd-creds, so that report does not list it:
+//     only the secret's restart list can restart it.
+//
+// Once with each writer:
 //
 //   - in-process: the container has no TPM2 and its host secret sits on
 //     a real disk, so --creds-key auto writes in process with the host
-//     key, and systemd decrypts what Go wrote;
+//     key, and systemd decrypts what Go wrote. systemd-creds is made
+//     inaccessible to credmesh's service, so the fallback to it for a
+//     host secret it cannot use would fail instead of passing for Go;
 //   - spawn: the path of a machine with a TPM2. These machines have
 //     none, so /dev/null bound at /dev/tpmrm0 stands in for the device
 //     node credmesh looks for: auto then spawns `systemd-creds encrypt`
@@ -34,34 +44,45 @@ import (
 //     binding runs as it would on such a machine.
 func TestCredentialsUnderRealSystemd(t *testing.T) {
 	needContainer(t)
+	if entries, _ := os.ReadDir("/sys/class/tpmrm"); len(entries) > 0 {
+		// The container sees this machine's /sys: systemd-creds would
+		// bind to the real TPM2, and auto would never write in process.
+		testenv.Need(t, "this machine has a TPM2 (/sys/class/tpmrm): the test needs a machine without one")
+	}
 	for _, w := range []struct {
 		name, writer string
 		binds        []string
+		props        []string // of credmesh-b's service
 	}{
-		{"in-process", "host", nil},
-		{"spawn", "systemd-creds", []string{"--bind=/dev/null:/dev/tpmrm0"}},
+		{"in-process", "host", nil, []string{"--property=InaccessiblePaths=/usr/bin/systemd-creds"}},
+		{"spawn", "systemd-creds", []string{"--bind=/dev/null:/dev/tpmrm0"}, nil},
 	} {
-		t.Run(w.name, func(t *testing.T) { testUnderRealSystemd(t, w.writer, w.binds) })
+		t.Run(w.name, func(t *testing.T) { testUnderRealSystemd(t, w.writer, w.binds, w.props) })
 	}
 }
 
-// probe units: Type=exec, so a start fails when the credential does not
-// decrypt (with Type=simple it "succeeds" regardless); each copies the
-// value it was given to /run/probe/UNIT, the one thing this test believes.
+// probe units: Type=exec, so a start fails when LoadCredentialEncrypted=
+// cannot decrypt (with Type=simple it "succeeds" regardless); each copies
+// the value it got to /run/probe/UNIT, the one thing this test believes.
 const (
 	probeCred  = "db-pass"
 	probeNamed = "probe-named.service" // named on the secret (--restart)
 	probeFound = "probe-found.service" // found through systemd's report only
 )
 
-func testUnderRealSystemd(t *testing.T, writer string, binds []string) {
+func testUnderRealSystemd(t *testing.T, writer string, binds, props []string) {
 	root := t.TempDir()
 	// systemd's default key is the host key only where /var/lib/systemd
 	// is not on tmpfs (and credmesh's auto mode follows it), so the
-	// container's is a directory on this machine's disk.
-	state := filepath.Join(root, "var-lib-systemd")
-	if err := os.Mkdir(state, 0o700); err != nil {
+	// container's is a directory on this machine's disk (/var/tmp, since
+	// /tmp is tmpfs on many machines).
+	state, err := os.MkdirTemp("/var/tmp", "credmesh-e2e-state")
+	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(state) })
+	if onTmpfs(state) {
+		testenv.Need(t, state+" is on tmpfs: the test needs /var/tmp on a disk")
 	}
 	c := bootContainer(t, append([]string{"--bind-ro=" + filepath.Dir(daemonBin), "--bind=" + root,
 		"--bind=" + state + ":/var/lib/systemd"}, binds...)...)
@@ -71,8 +92,8 @@ func testUnderRealSystemd(t *testing.T, writer string, binds []string) {
 
 	// Only b writes to the machine's credential store; a, the writer of
 	// the secret, keeps its own credentials in its data dir.
-	a := c.startNode(t, root, "a", 7201, "--creds-dir", filepath.Join(root, "a-creds"))
-	b := c.startNode(t, root, "b", 7202, a.ticket(t))
+	a := c.startNode(t, root, "a", 7201, nil, "--creds-dir", filepath.Join(root, "a-creds"))
+	b := c.startNode(t, root, "b", 7202, props, a.ticket(t))
 	mustCLI(t, a.dir, "peers", "add", b.ticket(t))
 	if got := b.status(t).Credentials.Key; got != writer {
 		t.Fatalf("b's credentials are written by %q, want %q", got, writer)
@@ -86,10 +107,20 @@ func testUnderRealSystemd(t *testing.T, writer string, binds []string) {
 		return err == nil
 	}, func() string { return c.journal("credmesh-b") })
 
-	for _, u := range []string{probeNamed, probeFound} {
-		unit := "[Service]\nType=exec\nLoadCredentialEncrypted=" + probeCred + "\n" +
-			`ExecStart=/bin/sh -c 'cat "$CREDENTIALS_DIRECTORY/` + probeCred + `" > /run/probe/` + u + `; exec sleep infinity'` + "\n"
-		if err := c.writeFile("/run/systemd/system/"+u, unit); err != nil {
+	// The first value's restart pass (a second after the write) tries
+	// probe-named before it exists; wait for it, so that it cannot restart
+	// the units started below.
+	eventually(t, time.Minute, "b's restart pass after the first value", func() bool {
+		return strings.Contains(c.journal("credmesh-b"), "unit="+probeNamed)
+	}, func() string { return c.journal("credmesh-b") })
+
+	units := map[string]string{
+		probeFound: "LoadCredentialEncrypted=" + probeCred + "\n" +
+			`ExecStart=/bin/sh -ec 'cat "$CREDENTIALS_DIRECTORY/` + probeCred + `" > /run/probe/` + probeFound + `; exec sleep infinity'`,
+		probeNamed: `ExecStart=/bin/sh -ec 'systemd-creds decrypt --name=` + probeCred + ` ` + credFile + ` /run/probe/` + probeNamed + `; exec sleep infinity'`,
+	}
+	for u, body := range units {
+		if err := c.writeFile("/run/systemd/system/"+u, "[Service]\nType=exec\n"+body+"\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,10 +142,19 @@ func testUnderRealSystemd(t *testing.T, writer string, binds []string) {
 		}
 	}
 	// Both nodes still run: a daemon that died (or a race build that
-	// found a race) fails the test here, not silently.
+	// found a race: GORACE halts it) fails the test here, not silently.
 	if out, err := c.run(nil, "systemctl is-active credmesh-a credmesh-b"); err != nil {
 		t.Fatalf("credmesh services after the restarts: %v\n%s\n%s", err, out, c.journal("credmesh-b"))
 	}
+	if j := c.journal("credmesh-b"); strings.Contains(j, "not usable in process") {
+		t.Fatalf("b fell back from the in-process writer:\n%s", j)
+	}
+}
+
+// onTmpfs reports whether dir is on tmpfs.
+func onTmpfs(dir string) bool {
+	var st syscall.Statfs_t
+	return syscall.Statfs(dir, &st) == nil && uint32(st.Type) == 0x01021994
 }
 
 // sysNode is a credmesh node running as a service of the container, with
@@ -127,17 +167,20 @@ type sysNode struct {
 }
 
 // startNode starts credmesh-NAME as a transient service of the
-// container, listening on the container's loopback on port, with fast
-// timers and more arguments (flags, tickets), and waits until it answers.
-func (c *container) startNode(t *testing.T, root, name string, port int, more ...string) *sysNode {
+// container with more properties, listening on the container's loopback
+// on port, with fast timers and more arguments (flags, tickets), and
+// waits until it answers.
+func (c *container) startNode(t *testing.T, root, name string, port int, props []string, more ...string) *sysNode {
 	t.Helper()
 	n := &sysNode{c: c, name: name, dir: filepath.Join(root, name)}
-	argv := []string{"systemd-run", "--unit=credmesh-" + name, "--property=Type=exec", "--",
+	argv := append([]string{"systemd-run", "--unit=credmesh-" + name, "--property=Type=exec",
+		"--setenv=GORACE=halt_on_error=1"}, props...)
+	argv = append(argv, "--",
 		daemonBin, "--data-dir", n.dir, "--log-level", "debug", "run", "--web", "127.0.0.1:0",
 		"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), "--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port),
 		"--no-mdns", "--hostname", name, "--heartbeat", "1s", "--sync-interval", "3s",
-		"--ticket-file", n.dir + ".ticket"}
-	if out, err := c.run(nil, strings.Join(append(argv, more...), " ")); err != nil {
+		"--ticket-file", n.dir+".ticket")
+	if out, err := c.run(nil, shellJoin(append(argv, more...))); err != nil {
 		t.Fatalf("systemd-run credmesh-%s: %v\n%s", name, err, out)
 	}
 	var last string
@@ -215,6 +258,15 @@ func (c *container) writeFile(path, content string) error {
 func (c *container) journal(unit string) string {
 	out, _ := c.run(nil, "journalctl -u "+unit+" --no-pager | tail -60")
 	return "journal of " + unit + ":\n" + out
+}
+
+// shellJoin quotes each argument for bash.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
 }
 
 // randomValue is a fresh secret value with a readable prefix.

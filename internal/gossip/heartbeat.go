@@ -27,9 +27,6 @@ func (g *Gossip) heartbeatInterval() time.Duration {
 	return scaledInterval(g.cfg.Heartbeat, g.cfg.Members.Members().Len())
 }
 
-// livenessFlushEvery is how often last-seen times are saved.
-const livenessFlushEvery = time.Minute
-
 func scaledInterval(base time.Duration, members int) time.Duration {
 	scale := math.Max(1, math.Sqrt(float64(members)/10))
 	return time.Duration(float64(base) * scale)
@@ -44,10 +41,9 @@ func (g *Gossip) onTick(ctx context.Context) {
 	g.checkLiveness(ctx, now)
 	g.membershipChanged(ctx)
 	g.dialDue(ctx, now)
-	// Last-seen times are saved once a minute (online and offline
-	// changes at once, and all of them at stop): a commit every heartbeat
-	// was a twentieth of an idle node's CPU at 30 peers.
-	if now.Sub(g.lastFlush) >= max(livenessFlushEvery, g.cfg.Heartbeat) {
+	// Last-seen times are saved once per heartbeat interval (online and
+	// offline changes at once).
+	if now.Sub(g.lastFlush) >= g.cfg.Heartbeat {
 		g.flushLiveness(ctx, false)
 	}
 }

@@ -56,8 +56,9 @@ type Config struct {
 	// CredsUser writes user-scoped credentials (systemd 256+).
 	CredsUser bool
 	// CredsKey is what encrypts credentials: auto (default: the host key
-	// in process without a TPM2, else systemd-creds), host (in process)
-	// or tpm2 (systemd-creds --with-key=host+tpm2).
+	// in process without a TPM2, else systemd-creds), host (in process),
+	// tpm2 (systemd-creds --with-key=host+tpm2) or systemd-creds (always
+	// the tool, with its own default).
 	CredsKey string
 	// NoAutoRestart restarts only the units named on secrets.
 	NoAutoRestart bool
