@@ -24,17 +24,9 @@ const (
 	ReadOnly             // a read-only open (CLI beside the daemon)
 )
 
-// readerCacheKiB is each reading connection's page cache, as SQLite's
-// negative cache_size (KiB): 512 KiB instead of the default 2 MiB, since
-// a reader's misses are served by the kernel's page cache of the same
-// file, and four of them at the default could hold 8 MiB of a node's
-// memory once it stores thousands of secrets. The one writer keeps the
-// default.
-const readerCacheKiB = -512
-
 // DSN is the connection string for the database at path opened in mode:
 // the writer takes IMMEDIATE transactions in WAL mode with full sync,
-// readers are query-only with a smaller page cache.
+// readers are query-only.
 func DSN(path string, mode Mode) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
@@ -46,11 +38,9 @@ func DSN(path string, mode Mode) string {
 		q.Add("_txlock", "immediate")
 	case Reader:
 		q.Add("_pragma", "query_only(1)")
-		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", readerCacheKiB))
 	case ReadOnly:
 		q.Add("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
-		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", readerCacheKiB))
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
