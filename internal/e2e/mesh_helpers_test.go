@@ -80,9 +80,15 @@ func startMeshWith(t testing.TB, o daemonOpts, name, dir string, tickets ...stri
 // ticket waits for the node's ticket file.
 func (n *meshNode) ticket() string {
 	n.t.Helper()
+	return waitTicket(n.t, n.name, n.ticketFile)
+}
+
+// waitTicket waits for node name's ticket file and returns the ticket.
+func waitTicket(t testing.TB, name, file string) string {
+	t.Helper()
 	var tk string
-	eventually(n.t, 30*time.Second, n.name+"'s ticket file", func() bool {
-		b, err := os.ReadFile(n.ticketFile)
+	eventually(t, 30*time.Second, name+"'s ticket file", func() bool {
+		b, err := os.ReadFile(file)
 		tk = strings.TrimSpace(string(b))
 		return err == nil && strings.HasPrefix(tk, "credmesh1")
 	}, nil)
@@ -91,9 +97,15 @@ func (n *meshNode) ticket() string {
 
 func (n *meshNode) status() api.Status {
 	n.t.Helper()
+	return statusOf(n.t, n.dataDir)
+}
+
+// statusOf is `status -o json` of the daemon with data dir dir.
+func statusOf(t testing.TB, dir string) api.Status {
+	t.Helper()
 	var s api.Status
-	if err := json.Unmarshal([]byte(mustCLI(n.t, n.dataDir, "status", "-o", "json")), &s); err != nil {
-		n.t.Fatal(err)
+	if err := json.Unmarshal([]byte(mustCLI(t, dir, "status", "-o", "json")), &s); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credmesh/credmesh/internal/api"
 	"github.com/credmesh/credmesh/internal/testenv"
 )
 
@@ -95,7 +93,7 @@ func testUnderRealSystemd(t *testing.T, writer string, binds, props []string) {
 	a := c.startNode(t, root, "a", 7201, nil, "--creds-dir", filepath.Join(root, "a-creds"))
 	b := c.startNode(t, root, "b", 7202, props, a.ticket(t))
 	mustCLI(t, a.dir, "peers", "add", b.ticket(t))
-	if got := b.status(t).Credentials.Key; got != writer {
+	if got := statusOf(t, b.dir).Credentials.Key; got != writer {
 		t.Fatalf("b's credentials are written by %q, want %q", got, writer)
 	}
 
@@ -197,22 +195,7 @@ func (c *container) startNode(t *testing.T, root, name string, port int, props [
 
 func (n *sysNode) ticket(t *testing.T) string {
 	t.Helper()
-	var tk string
-	eventually(t, 30*time.Second, n.name+"'s ticket file", func() bool {
-		b, err := os.ReadFile(n.dir + ".ticket")
-		tk = strings.TrimSpace(string(b))
-		return err == nil && strings.HasPrefix(tk, "credmesh1")
-	}, nil)
-	return tk
-}
-
-func (n *sysNode) status(t *testing.T) api.Status {
-	t.Helper()
-	var s api.Status
-	if err := json.Unmarshal([]byte(mustCLI(t, n.dir, "status", "-o", "json")), &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return waitTicket(t, n.name, n.dir+".ticket")
 }
 
 // set writes the probe credential's next value for node b, naming one
