@@ -37,7 +37,7 @@ func (o Outcome) Accepted() bool { return o.Err == nil }
 func (r *Replica) Apply(ctx context.Context, envs []*record.Envelope, src Source) ([]Outcome, error) {
 	now := r.now()
 	out := make([]Outcome, 0, len(envs))
-	err := r.update(ctx, func(tx *store.Tx) (bool, error) {
+	err := r.updateSync(ctx, r.mustSync(envs), func(tx *store.Tx) (bool, error) {
 		out = out[:0]
 		changed, stale := false, false
 		m := r.Members()
@@ -140,6 +140,28 @@ func (r *Replica) Apply(ctx context.Context, envs []*record.Envelope, src Source
 }
 
 // insert stores a decided record at the next log sequence.
+// mustSync reports whether a batch from peers must be on disk before its
+// commit returns. Most of what a node stores it only keeps and forwards:
+// a power loss that drops it is repaired by anti-entropy, so those
+// commits do not wait for the disk. A batch that may change who is a
+// member, or that holds a secret for this node (whose credential file is
+// written next and must not be older than the store after a power loss),
+// waits; so does one that does not decode (Apply decides what it is).
+func (r *Replica) mustSync(envs []*record.Envelope) bool {
+	for _, e := range envs {
+		switch e.Kind {
+		case record.KindAdmit, record.KindRevoke:
+			return true
+		case record.KindSecret:
+			s, err := record.DecodeSecret(e.Body)
+			if err != nil || s.TargetID() == r.self {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *Replica) insert(tx *store.Tx, e *record.Envelope, body any) error {
 	r.logSeq++
 	return tx.Insert(e, body, r.logSeq, r.now())

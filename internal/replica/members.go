@@ -18,11 +18,21 @@ import (
 // new snapshot is published after the commit, so no other write ever sees
 // a stale one.
 func (r *Replica) update(ctx context.Context, fn func(tx *store.Tx) (changed bool, err error)) error {
+	return r.updateSync(ctx, true, fn)
+}
+
+// updateSync is update, committed without waiting for the disk unless
+// durable (see store.UpdateRelaxed).
+func (r *Replica) updateSync(ctx context.Context, durable bool, fn func(tx *store.Tx) (changed bool, err error)) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	var next *record.Members
 	logSeq := r.logSeq
-	err := r.st.Update(ctx, func(tx *store.Tx) error {
+	storeUpdate := r.st.Update
+	if !durable {
+		storeUpdate = r.st.UpdateRelaxed
+	}
+	err := storeUpdate(ctx, func(tx *store.Tx) error {
 		next = nil
 		r.logSeq = logSeq // a retried or failed transaction hands its sequences out again
 		changed, err := fn(tx)

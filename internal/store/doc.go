@@ -3,7 +3,8 @@
 // state, and the audit log.
 //
 // The database runs in WAL mode with a busy timeout, synchronous=FULL and
-// foreign keys on. Writes go through one connection in IMMEDIATE
+// foreign keys on; UpdateRelaxed commits at synchronous=NORMAL, for what
+// peers can send again. Writes go through one connection in IMMEDIATE
 // transactions; reads use a small pool of their own. Every exported method
 // is one transaction. Open checks the file with PRAGMA quick_check and
 // applies pending migrations in one transaction.

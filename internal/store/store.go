@@ -30,6 +30,10 @@ type Store struct {
 
 	wstmts map[string]*sql.Stmt // prepared on w
 	rstmts map[string]*sql.Stmt // prepared on r
+
+	// relaxed is the writer connection's safety level (true: NORMAL);
+	// read and set only while holding that connection.
+	relaxed bool
 }
 
 // Open opens (creating if needed) the database at path, checks its
@@ -116,12 +120,41 @@ func (s *Store) Close() error {
 // ErrReadOnly is returned by writes on a store opened with OpenReadOnly.
 var ErrReadOnly = errors.New("store is read-only")
 
-// write runs fn in one IMMEDIATE transaction and commits it.
+// write runs fn in one IMMEDIATE transaction and commits it, waiting
+// for the disk (synchronous=FULL).
 func (s *Store) write(ctx context.Context, fn func(tx *txw) error) error {
+	return s.writeSync(ctx, true, fn)
+}
+
+// writeSync runs fn in one IMMEDIATE transaction on the writer
+// connection, held for the whole call, and commits it. A durable commit
+// returns once the write-ahead log is on disk; a relaxed one
+// (synchronous=NORMAL) returns before: a crashed process loses nothing,
+// a power loss may lose the transaction but never corrupts the file, and
+// the next durable commit makes it durable with its own.
+func (s *Store) writeSync(ctx context.Context, durable bool, fn func(tx *txw) error) error {
 	if s.w == nil {
 		return ErrReadOnly
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if s.relaxed == durable {
+		// SQLite takes the safety level only outside a transaction. A
+		// connection the pool reopened starts at FULL (the DSN), so
+		// relaxed may only ever be wrong on the safe side.
+		mode := "FULL"
+		if !durable {
+			mode = "NORMAL"
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+			return fmt.Errorf("set synchronous %s: %w", mode, err)
+		}
+		s.relaxed = !durable
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

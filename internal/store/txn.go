@@ -27,6 +27,14 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.write(ctx, func(tx *txw) error { return fn(&Tx{ctx: ctx, tx: tx}) })
 }
 
+// UpdateRelaxed is Update without waiting for the disk at commit: for
+// what peers can send again (anti-entropy refills it), never for what
+// only this node holds. A crash of the process loses nothing; a power
+// loss may lose the transaction, never the file.
+func (s *Store) UpdateRelaxed(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.writeSync(ctx, false, func(tx *txw) error { return fn(&Tx{ctx: ctx, tx: tx}) })
+}
+
 // View runs fn in one read transaction (one snapshot).
 func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.read(ctx, func(tx *txw) error { return fn(&Tx{ctx: ctx, tx: tx}) })
