@@ -43,6 +43,8 @@ func main() {
 		err = runCreds(ctx, os.Args[2:])
 	case "cluster":
 		err = runCluster(ctx, os.Args[2:])
+	case "encrypt":
+		err = runEncrypt(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -63,7 +65,8 @@ func usage() {
                          [-catchup-s 10000] [-catchup-d 0,1,100,1000] [-parts latency,traffic,idle,catchup]
                          [-creds-key auto|host|systemd-creds,...] [-settle 30s]
                          [-dir DIR] [-json FILE] [-plots DIR]   (real credmesh processes; root: real credentials)
-  credmesh-bench cluster -from FILE [-plots DIR]   (print and plot an earlier -json FILE)`)
+  credmesh-bench cluster -from FILE [-plots DIR]   (print and plot an earlier -json FILE)
+  credmesh-bench encrypt [-writer host,varlink,systemd-creds] [-n 1000] [-size 64]   (root: each credential writer on this machine)`)
 	os.Exit(2)
 }
 

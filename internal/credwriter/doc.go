@@ -17,8 +17,11 @@
 // default, writes in process where systemd-creds' own default would be
 // the host key alone (no TPM2 device, host secret not on tmpfs) and runs
 // systemd-creds elsewhere; host always writes in process; tpm2 runs
-// systemd-creds --with-key=host+tpm2; systemd-creds always runs the tool
-// with its own default; --creds-user always runs systemd-creds --user.
+// systemd-creds --with-key=host+tpm2; systemd-creds always lets systemd
+// choose; --creds-user always runs systemd-creds --user. Where systemd
+// chooses, Varlink asks its credential service
+// (io.systemd.Credentials.Encrypt, systemd 256+) on one connection, and a
+// spawned systemd-creds takes over where that service does not answer.
 //
 // After changes it try-restarts, once per debounce window and only when
 // no write is pending, the units named on the secrets and (unless

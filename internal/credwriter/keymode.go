@@ -3,6 +3,7 @@ package credwriter
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -21,10 +22,11 @@ const (
 	// KeyTPM2: systemd-creds --with-key=host+tpm2, which fails where
 	// there is no TPM2 instead of quietly leaving it out.
 	KeyTPM2 = "tpm2"
-	// KeySystemdCreds: a spawned systemd-creds with systemd's own
-	// default, always: the tool decides, at a process per credential
+	// KeySystemdCreds: systemd's own default, always: the tool decides
 	// (the escape hatch should the in-process writer and a systemd
-	// release ever disagree, and the spawn path's benchmark).
+	// release ever disagree, and the spawn path's benchmark). Through
+	// systemd's varlink service where it runs (256 and later), else a
+	// spawned systemd-creds, a process per credential.
 	KeySystemdCreds = "systemd-creds"
 )
 
@@ -32,9 +34,10 @@ const (
 const (
 	// WriterHost: in process, with the host key.
 	WriterHost = "host"
-	// WriterSystemdCreds: a spawned `systemd-creds encrypt` with
-	// systemd's own choice of key (TPM2 and host key where a TPM2 is
-	// present; --creds-user: the user's key).
+	// WriterSystemdCreds: systemd's own choice of key (TPM2 and host key
+	// where a TPM2 is present; --creds-user: the user's key), through
+	// io.systemd.Credentials.Encrypt where systemd offers it, else a
+	// spawned `systemd-creds encrypt`.
 	WriterSystemdCreds = "systemd-creds"
 	// WriterTPM2: a spawned `systemd-creds encrypt --with-key=host+tpm2`.
 	WriterTPM2 = "host+tpm2"
@@ -146,9 +149,17 @@ func pickRunner(cfg Config) (Runner, choice) {
 		}
 		return &hostOrSpawn{host: host, spawn: SystemdCreds{}, log: cfg.Log}, ch
 	case WriterTPM2:
+		// The varlink service of 257 takes no key choice: spawn.
 		return SystemdCreds{WithKey: "host+tpm2"}, ch
 	}
-	return SystemdCreds{User: cfg.User}, ch
+	if cfg.User {
+		return SystemdCreds{User: true}, ch
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &varlinkOrSpawn{vl: &Varlink{}, spawn: SystemdCreds{}, log: log}, ch
 }
 
 // writerOf names a runner the caller provided.
@@ -156,6 +167,8 @@ func writerOf(r Runner) string {
 	switch r := r.(type) {
 	case *InProcess, *hostOrSpawn:
 		return WriterHost
+	case *varlinkOrSpawn, *Varlink:
+		return WriterSystemdCreds
 	case SystemdCreds:
 		if r.WithKey == "host+tpm2" {
 			return WriterTPM2

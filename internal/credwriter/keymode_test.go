@@ -94,8 +94,11 @@ func TestPickRunner(t *testing.T) {
 	if r, _ := pickRunner(Config{Key: KeyTPM2}); r.(SystemdCreds).WithKey != "host+tpm2" {
 		t.Fatalf("tpm2 runs %+v, want --with-key=host+tpm2", r)
 	}
-	if r, _ := pickRunner(Config{Key: KeySystemdCreds}); r.(SystemdCreds) != (SystemdCreds{}) {
-		t.Fatalf("systemd-creds runs %+v, want systemd's own default key", r)
+	if r, _ := pickRunner(Config{Key: KeySystemdCreds}); r.(*varlinkOrSpawn).spawn != (SystemdCreds{}) || r.(*varlinkOrSpawn).vl.socket() != VarlinkSocket {
+		t.Fatalf("systemd-creds runs %+v, want systemd's own default key, through %s where it answers", r, VarlinkSocket)
+	}
+	if r, _ := pickRunner(Config{Key: KeySystemdCreds, User: true}); r.(SystemdCreds) != (SystemdCreds{User: true}) {
+		t.Fatalf("systemd-creds --creds-user runs %+v, want a spawned systemd-creds --user", r)
 	}
 	if r, _ := pickRunner(Config{Key: KeyHost, HostSecret: secret}); r.(*InProcess).Path != secret {
 		t.Fatalf("host reads %+v, want %s", r, secret)

@@ -24,7 +24,7 @@ import (
 // a private network (loopback only) and is reached with nsenter, since
 // machined cannot run where the host's PID 1 is not systemd.
 type container struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	cmd    *exec.Cmd
 	leader int // the container's PID 1, as this machine sees it
@@ -35,7 +35,7 @@ type container struct {
 // needContainer skips unless a systemd container can boot here: root,
 // systemd-nspawn (Debian's systemd-container) and nsenter. CI runs as
 // root and installs them.
-func needContainer(t *testing.T) {
+func needContainer(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		testenv.Need(t, "booting a systemd container needs root")
@@ -49,12 +49,19 @@ func needContainer(t *testing.T) {
 
 // bootContainer boots a container with the extra systemd-nspawn
 // arguments (bind mounts) and waits until its boot has finished.
-func bootContainer(t *testing.T, extra ...string) *container {
+func bootContainer(t testing.TB, extra ...string) *container {
+	t.Helper()
+	return bootContainerFrom(t, "/", extra...)
+}
+
+// bootContainerFrom is bootContainer from another root directory (its
+// /usr), such as another Debian release's.
+func bootContainerFrom(t testing.TB, root string, extra ...string) *container {
 	t.Helper()
 	var tag [4]byte
 	_, _ = rand.Read(tag[:])
 	c := &container{t: t, name: "credmesh-test-" + hex.EncodeToString(tag[:]), logs: &syncBuffer{}, done: make(chan struct{})}
-	args := append([]string{"--quiet", "--directory=/", "--volatile=yes", "--boot",
+	args := append([]string{"--quiet", "--directory=" + root, "--volatile=yes", "--boot",
 		"--register=no", "--keep-unit", "--private-network", "--machine=" + c.name}, extra...)
 	// The container has no network to wait for: wait-online would hold
 	// network-online.target (which credmesh.service wants) for 2 minutes.

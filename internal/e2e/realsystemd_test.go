@@ -16,7 +16,7 @@ import (
 
 // TestCredentialsUnderRealSystemd is the product's last step under a real
 // systemd: two credmesh nodes run as services of a container whose PID 1
-// is systemd 252, a secret set on one ends as an encrypted credential on
+// is systemd (252, this machine's; 257 for varlink), a secret set on one ends as an encrypted credential on
 // the other, and a new version set on the first node ends with two units
 // restarted by systemd and reading the new value:
 //
@@ -39,7 +39,13 @@ import (
 //     node credmesh looks for: auto then spawns `systemd-creds encrypt`
 //     with systemd's default key, which, finding no TPM2 driver in
 //     /sys/class/tpmrm, is the host key alone. Everything but the TPM2
-//     binding runs as it would on such a machine.
+//     binding runs as it would on such a machine. systemd 252 has no
+//     varlink credential service: b's journal must say it spawned;
+//   - varlink: the same TPM2 stand-in in a container booted from a
+//     Debian 13 root (systemd 257, trixieRoot), whose credential service
+//     io.systemd.Credentials encrypts for credmesh on one connection.
+//     systemd-creds is inaccessible to credmesh's service, so a spawn
+//     would fail: the value can only come through varlink.
 func TestCredentialsUnderRealSystemd(t *testing.T) {
 	needContainer(t)
 	if entries, _ := os.ReadDir("/sys/class/tpmrm"); len(entries) > 0 {
@@ -47,15 +53,27 @@ func TestCredentialsUnderRealSystemd(t *testing.T) {
 		// bind to the real TPM2, and auto would never write in process.
 		testenv.Need(t, "this machine has a TPM2 (/sys/class/tpmrm): the test needs a machine without one")
 	}
+	noTool := "--property=InaccessiblePaths=/usr/bin/systemd-creds"
 	for _, w := range []struct {
 		name, writer string
-		binds        []string
+		trixie       bool     // boot Debian 13's systemd 257, not this machine's
+		binds        []string // more systemd-nspawn arguments
 		props        []string // of credmesh-b's service
+		log          string   // b's journal must say so
 	}{
-		{"in-process", "host", nil, []string{"--property=InaccessiblePaths=/usr/bin/systemd-creds"}},
-		{"spawn", "systemd-creds", []string{"--bind=/dev/null:/dev/tpmrm0"}, nil},
+		{"in-process", "host", false, nil, []string{noTool}, ""},
+		{"spawn", "systemd-creds", false, []string{"--bind=/dev/null:/dev/tpmrm0"}, nil,
+			"varlink credential service not usable; spawning systemd-creds"},
+		{"varlink", "systemd-creds", true, []string{"--bind=/dev/null:/dev/tpmrm0"}, []string{noTool},
+			"credentials encrypted through systemd's varlink service"},
 	} {
-		t.Run(w.name, func(t *testing.T) { testUnderRealSystemd(t, w.writer, w.binds, w.props) })
+		t.Run(w.name, func(t *testing.T) {
+			root := "/"
+			if w.trixie {
+				root = trixieRoot(t)
+			}
+			testUnderRealSystemd(t, root, w.writer, w.binds, w.props, w.log)
+		})
 	}
 }
 
@@ -68,7 +86,7 @@ const (
 	probeFound = "probe-found.service" // found through systemd's report only
 )
 
-func testUnderRealSystemd(t *testing.T, writer string, binds, props []string) {
+func testUnderRealSystemd(t *testing.T, osRoot, writer string, binds, props []string, wantLog string) {
 	root := t.TempDir()
 	// systemd's default key is the host key only where /var/lib/systemd
 	// is not on tmpfs (and credmesh's auto mode follows it), so the
@@ -82,7 +100,7 @@ func testUnderRealSystemd(t *testing.T, writer string, binds, props []string) {
 	if onTmpfs(state) {
 		testenv.Need(t, state+" is on tmpfs: the test needs /var/tmp on a disk")
 	}
-	c := bootContainer(t, append([]string{"--bind-ro=" + filepath.Dir(daemonBin), "--bind=" + root,
+	c := bootContainerFrom(t, osRoot, append([]string{"--bind-ro=" + filepath.Dir(daemonBin), "--bind=" + root,
 		"--bind=" + state + ":/var/lib/systemd"}, binds...)...)
 	if out, err := c.run(nil, "systemd-creds setup && mkdir -p /run/probe"); err != nil {
 		t.Fatalf("systemd-creds setup in the container: %v\n%s", err, out)
@@ -144,8 +162,12 @@ func testUnderRealSystemd(t *testing.T, writer string, binds, props []string) {
 	if out, err := c.run(nil, "systemctl is-active credmesh-a credmesh-b"); err != nil {
 		t.Fatalf("credmesh services after the restarts: %v\n%s\n%s", err, out, c.journal("credmesh-b"))
 	}
-	if j := c.journal("credmesh-b"); strings.Contains(j, "not usable in process") {
+	j := c.journal("credmesh-b")
+	if strings.Contains(j, "not usable in process") {
 		t.Fatalf("b fell back from the in-process writer:\n%s", j)
+	}
+	if !strings.Contains(j, wantLog) {
+		t.Fatalf("b's journal does not say %q:\n%s", wantLog, j)
 	}
 }
 
