@@ -45,6 +45,8 @@ func main() {
 		err = runCluster(ctx, os.Args[2:])
 	case "encrypt":
 		err = runEncrypt(ctx, os.Args[2:])
+	case "wakeups":
+		err = runWakeups(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -66,7 +68,8 @@ func usage() {
                          [-creds-key auto|host|systemd-creds,...] [-settle 30s]
                          [-dir DIR] [-json FILE] [-plots DIR]   (real credmesh processes; root: real credentials)
   credmesh-bench cluster -from FILE [-plots DIR]   (print and plot an earlier -json FILE)
-  credmesh-bench encrypt [-writer host,varlink,systemd-creds] [-n 1000] [-size 64]   (root: each credential writer on this machine)`)
+  credmesh-bench encrypt [-writer host,varlink,systemd-creds] [-n 1000] [-size 64]   (root: each credential writer on this machine)
+  credmesh-bench wakeups [-rate 50] [-window 30s]   (what a wake-up costs a one-P Go process here)`)
 	os.Exit(2)
 }
 

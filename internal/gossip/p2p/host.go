@@ -123,19 +123,23 @@ func messageID(m *pb.Message) string {
 	return string(sum[:20])
 }
 
-// gossipParams keeps the mesh small. Own messages are flood-published to
-// every member directly; the mesh then only repairs what a missing link
-// lost, so a low degree cuts duplicate deliveries (and their bytes and
-// CPU) without slowing delivery. Degree 3 (not 2) keeps the mesh one
-// connected graph: a random graph of degree 2 falls into separate rings.
-// Dout is 0: GossipSub refuses 1 beside D = 3. IHAVE gossip goes to
-// Dlazy peers only (GossipFactor 0), not to a quarter of all peers, so its
-// bytes do not grow with the cluster. Anti-entropy is the safety net
-// under all of it.
+// gossipParams keeps the mesh small and quiet. Own messages are
+// flood-published to every member directly; the mesh then only repairs
+// what a missing link lost, so a low degree cuts duplicate deliveries
+// (and their bytes and CPU) without slowing delivery. Degree 3 (not 2)
+// keeps the mesh one connected graph: a random graph of degree 2 falls
+// into separate rings. Dout is 0: GossipSub refuses 1 beside D = 3.
+// There is no IHAVE gossip (Dlazy 0, GossipFactor 0): with every member
+// flood-published to and a mesh behind it, gossip only repeated what had
+// arrived, at a message and its acknowledgement to two peers every
+// heartbeat on every node. The heartbeat (mesh upkeep) runs every 3 s,
+// not every second. Anti-entropy is the safety net under all of it.
+// Measured at 30 idle processes (docs/benchmarks.md, issue 15).
 func gossipParams() pubsub.GossipSubParams {
 	p := pubsub.DefaultGossipSubParams()
-	p.D, p.Dlo, p.Dhi, p.Dscore, p.Dout, p.Dlazy = 3, 2, 4, 1, 0, 2
+	p.D, p.Dlo, p.Dhi, p.Dscore, p.Dout, p.Dlazy = 3, 2, 4, 1, 0, 0
 	p.GossipFactor = 0
+	p.HeartbeatInterval = 3 * time.Second
 	return p
 }
 
