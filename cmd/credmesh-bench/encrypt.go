@@ -18,7 +18,7 @@ import (
 // keeps it; systemd 256+), and a spawned systemd-creds. Root only.
 func runEncrypt(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("encrypt", flag.ExitOnError)
-	writers := fs.String("writer", "host,varlink,systemd-creds", "writers to time, in order")
+	writers := fs.String("writer", credwriter.WriterHost+",varlink,"+credwriter.WriterSystemdCreds, "writers to time, in order")
 	n := fs.Int("n", 1000, "credentials per writer")
 	size := fs.Int("size", 64, "plaintext bytes")
 	_ = fs.Parse(args)
@@ -30,14 +30,14 @@ func runEncrypt(ctx context.Context, args []string) error {
 	for _, w := range strings.Split(*writers, ",") {
 		var r credwriter.Runner
 		switch w {
-		case "host":
+		case credwriter.WriterHost:
 			r = &credwriter.InProcess{Path: hostkey.DefaultPath}
 		case "varlink":
 			r = &credwriter.Varlink{}
-		case "systemd-creds":
+		case credwriter.WriterSystemdCreds:
 			r = credwriter.SystemdCreds{}
 		default:
-			return fmt.Errorf("-writer %q: want host, varlink or systemd-creds", w)
+			return fmt.Errorf("-writer %q: want %s, varlink or %s", w, credwriter.WriterHost, credwriter.WriterSystemdCreds)
 		}
 		// The first call opens what the rest reuse (the key, the
 		// connection), as in a running daemon.

@@ -115,6 +115,10 @@ func testUnderRealSystemd(t *testing.T, osRoot, writer string, binds, props []st
 		t.Fatalf("b's credentials are written by %q, want %q", got, writer)
 	}
 
+	// a names b by hostname: wait until a holds b's node record.
+	eventually(t, time.Minute, "a knows b", func() bool {
+		return cli(t, a.dir, "peers", "show", "b").code == 0
+	}, func() string { return cli(t, a.dir, "peers", "show", "b").stderr })
 	v1 := randomValue("v1")
 	a.set(t, v1)
 	credFile := "/etc/credstore.encrypted/" + probeCred
