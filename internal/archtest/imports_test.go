@@ -97,7 +97,7 @@ var allowedInternal = map[string][]string{
 	"internal/cli": {"internal/api", "internal/node", "internal/identity", "internal/record", "internal/version"},
 	"cmd/credmesh": {"internal/cli"},
 	// The measuring harness sits beside cli.
-	"internal/bench":     {"internal/node", "internal/record", "internal/api"},
+	"internal/bench": {"internal/node", "internal/record", "internal/api"},
 	// credmesh-bench encrypt times the credential writers themselves.
 	"cmd/credmesh-bench": {"internal/bench", "internal/credwriter", "internal/credwriter/hostkey"},
 	// Test-only packages.
