@@ -52,7 +52,9 @@ func natTraversal(t testing.TB, opts natOpts, punch bool) {
 	if punch {
 		want = api.ReachHolePunched
 	}
+	joined := time.Now()
 	waitReach(t, h1, id2, 90*time.Second, want)
+	t.Logf("H1 reaches H2 %s %v after both were admitted", want, time.Since(joined).Round(time.Millisecond))
 	r := waitReach(t, h2, id1, 30*time.Second, want, api.ReachDirect)
 	if !punch && r.Via != idP {
 		t.Fatalf("H2 reaches H1 %s via %q, want via P %s", r.How, r.Via, idP)

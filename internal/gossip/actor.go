@@ -257,6 +257,8 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 		g.sendSyncRequest(ctx, m)
 	case Dial:
 		g.dial(ctx, m.Ticket)
+	case Redial:
+		g.redial(m.Nodes)
 	case GetTicket:
 		m.Reply <- g.ticket()
 	case GetScore:

@@ -26,6 +26,7 @@ type dialState struct {
 	next     time.Time
 	backoff  time.Duration
 	inflight bool
+	again    bool   // a redial was asked for while a dial was in flight
 	lastErr  string // the last dial's failure, shortened (dialWhy)
 }
 
@@ -101,10 +102,45 @@ func (g *Gossip) onDialDone(p peer.ID, err error) {
 	if err != nil {
 		d.lastErr = p2p.DialWhy(err)
 		g.backoff(d)
+		if d.again {
+			d.soon(g.now())
+		}
+		d.again = false
 		g.log.Debug("dial failed", "peer", p, "retry_in", d.backoff, "err", err)
 		return
 	}
-	d.backoff, d.next, d.lastErr = 0, time.Time{}, ""
+	d.backoff, d.next, d.lastErr, d.again = 0, time.Time{}, "", false
+}
+
+// redial moves the next dial of each named member that is not connected
+// to within a second (Redial). Its backoff is kept, and a dial is never
+// brought closer than a second away, so a member that publishes node
+// records fast cannot make this node dial (its addresses) faster than
+// once a second.
+func (g *Gossip) redial(nodes []record.NodeID) {
+	ids := g.ids()
+	now := g.now()
+	for _, id := range nodes {
+		p, ok := ids.ByNode[id]
+		if !ok || id == g.self || g.connectedTo(p) {
+			continue
+		}
+		if d := g.dials[p]; d != nil { // else never dialled: the next scan does
+			d.soon(now)
+		}
+	}
+}
+
+// soon brings d's next dial to within a second of now; with a dial in
+// flight (to the addresses known before), to a second after it fails.
+func (d *dialState) soon(now time.Time) {
+	if d.inflight {
+		d.again = true
+		return
+	}
+	if at := now.Add(minBackoff); d.next.After(at) {
+		d.next = at
+	}
 }
 
 func (g *Gossip) backoff(d *dialState) {

@@ -25,6 +25,13 @@ type Dial struct {
 	Ticket identity.Ticket
 }
 
+// Redial has the members named dialled again soon, whatever their
+// backoff, if they are not connected: their node records changed, so
+// they may be reachable where they were not (a relay slot, a new port).
+type Redial struct {
+	Nodes []record.NodeID
+}
+
 // GetTicket asks for this node's ticket with the addresses it listens on.
 type GetTicket struct {
 	Reply chan<- identity.Ticket
@@ -93,6 +100,7 @@ type (
 
 func (Publish) gossipMsg()      {}
 func (Dial) gossipMsg()         {}
+func (Redial) gossipMsg()       {}
 func (GetTicket) gossipMsg()    {}
 func (GetScore) gossipMsg()     {}
 func (Stats) gossipMsg()        {}

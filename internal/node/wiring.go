@@ -63,6 +63,7 @@ func (w notifier) Stored(recs []*record.Record, src replica.Source) {
 			n.log.Warn("publish not queued; anti-entropy will deliver", "err", err)
 		}
 	}
+	n.redial(recs)
 	cw, err := n.credRef()
 	membership := false
 	for _, r := range recs {
@@ -98,6 +99,23 @@ func (w notifier) Stored(recs []*record.Record, src replica.Source) {
 		if r.AuthorID() != n.self {
 			n.metrics.ObserveDelivery(now.Sub(r.Time))
 		}
+	}
+}
+
+// redial has gossip dial soon the members whose node records arrived:
+// they may be reachable now where they were not (a relay slot gained).
+func (n *Node) redial(recs []*record.Record) {
+	var nodes []record.NodeID
+	for _, r := range recs {
+		if r.Kind == record.KindNode && r.AuthorID() != n.self {
+			nodes = append(nodes, r.AuthorID())
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	if g, err := n.gossipRef(); err == nil {
+		_ = g.Cast(gossip.Redial{Nodes: nodes}) // else the dial scan gets there
 	}
 }
 

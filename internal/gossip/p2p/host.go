@@ -102,7 +102,9 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 			autorelay.WithMinCandidates(1),
 			autorelay.WithNumRelays(2),
 			autorelay.WithBootDelay(0),
-			autorelay.WithBackoff(time.Minute),
+			// A refused reservation (this node not admitted yet on the
+			// relay, the relay full) is retried after relayBackoff.
+			autorelay.WithBackoff(relayBackoff),
 			autorelay.WithMinInterval(10*time.Second),
 			autorelay.WithMaxCandidateAge(10*time.Minute)))
 	default:
@@ -114,6 +116,12 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 	}
 	return h, nil
 }
+
+// relayBackoff is how long autorelay leaves a relay alone after it
+// refused a reservation. A node joining a mesh asks its ticket's node for
+// a slot before that node has admitted it, so the refusal is expected and
+// the retry should not wait long; a retry is one stream to a member.
+const relayBackoff = 10 * time.Second
 
 // messageID identifies a pubsub message by its content (our envelopes are
 // signed and deterministic, so equal bytes are the same message): 20 raw
