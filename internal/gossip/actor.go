@@ -69,6 +69,7 @@ type Gossip struct {
 	lastFlush     time.Time
 	lastMembers   *record.Members // membership at the last tick
 	lastDialScan  time.Time
+	lastSpare     time.Time
 	noticed       map[peer.ID]time.Time // when each revoked peer was last told
 	workers       sync.WaitGroup        // hello exchanges and dials in flight
 }

@@ -17,6 +17,9 @@ type liveness struct {
 	interval  time.Duration // the member's announced heartbeat interval
 	online    bool
 	dirty     bool // lastHeard not yet saved
+	// have is the member's latest sequence this node held when last
+	// looked up: a heartbeat announcing no more needs no store query.
+	have uint64
 }
 
 // heartbeatInterval scales the base interval with the square root of the
@@ -41,6 +44,7 @@ func (g *Gossip) onTick(ctx context.Context) {
 	g.checkLiveness(ctx, now)
 	g.membershipChanged(ctx)
 	g.dialDue(ctx, now)
+	g.closeSpare(now)
 	// Last-seen times are saved once per heartbeat interval (online and
 	// offline changes at once).
 	if now.Sub(g.lastFlush) >= g.cfg.Heartbeat {
@@ -115,9 +119,13 @@ func (g *Gossip) onHeard(ctx context.Context, id record.NodeID, hb *record.Heart
 		g.log.Info("member online", "node", id)
 		g.saveLiveness(ctx, id, l)
 	}
-	if hb != nil {
+	if hb != nil && hb.LatestSeq > l.have {
 		have, err := g.cfg.Peers.LatestSeq(ctx, id)
-		if err == nil && hb.LatestSeq > have {
+		if err != nil {
+			return
+		}
+		l.have = have
+		if hb.LatestSeq > have {
 			g.log.Debug("member has records we lack", "node", id, "their_seq", hb.LatestSeq, "have", have)
 			g.cfg.Events.Pull(id)
 		}

@@ -34,6 +34,14 @@ func (g *Gossip) validate(ctx context.Context, from peer.ID, m *pubsub.Message) 
 		}
 		return pubsub.ValidationReject
 	}
+	if hb, ok := rec.Body.(record.Heartbeat); ok {
+		// Heard first-hand only, never forwarded: every member
+		// flood-publishes its heartbeat to each member it is connected
+		// to, so a forwarded copy only repeats what they heard, and at
+		// idle those copies were most of what a node received.
+		_ = g.ref.Cast(heard{id: rec.AuthorID(), hb: &hb})
+		return pubsub.ValidationIgnore
+	}
 	m.ValidatorData = rec
 	return pubsub.ValidationAccept
 }
@@ -114,7 +122,8 @@ func (g *Gossip) receive(ctx context.Context) error {
 	return err
 }
 
-// dispatch handles an ephemeral message or appends a record to envs.
+// dispatch handles an ephemeral message or appends a record to envs
+// (heartbeats are handled in validate).
 func (g *Gossip) dispatch(m *pubsub.Message, envs []*record.Envelope) []*record.Envelope {
 	rec, ok := m.ValidatorData.(*record.Record)
 	if !ok {
@@ -124,8 +133,6 @@ func (g *Gossip) dispatch(m *pubsub.Message, envs []*record.Envelope) []*record.
 		return append(envs, rec.Envelope)
 	}
 	switch b := rec.Body.(type) {
-	case record.Heartbeat:
-		_ = g.ref.Cast(heard{id: rec.AuthorID(), hb: &b})
 	case record.Leaving:
 		_ = g.ref.Cast(left{id: rec.AuthorID()})
 	case record.SyncRequest:

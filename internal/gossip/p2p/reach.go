@@ -120,6 +120,12 @@ func IsRelayed(a ma.Multiaddr) (relay peer.ID, ok bool) {
 	return last, true
 }
 
+// IsQUIC reports whether a is a QUIC address.
+func IsQUIC(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_QUIC_V1)
+	return err == nil
+}
+
 // IsPublic reports whether a is a direct address dialable from anywhere.
 func IsPublic(a ma.Multiaddr) bool { return !isRelayed(a) && manet.IsPublicAddr(a) }
 
