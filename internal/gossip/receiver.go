@@ -38,7 +38,7 @@ func (g *Gossip) validate(ctx context.Context, from peer.ID, m *pubsub.Message) 
 		// Heard first-hand only, never forwarded: every member
 		// flood-publishes its heartbeat to each member it is connected
 		// to, so a forwarded copy only repeats what they heard, and at
-		// idle those copies were most of what a node received.
+		// idle those copies were half of what a node received.
 		_ = g.ref.Cast(heard{id: rec.AuthorID(), hb: &hb})
 		return pubsub.ValidationIgnore
 	}
