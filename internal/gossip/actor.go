@@ -13,7 +13,6 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
@@ -42,7 +41,7 @@ type Gossip struct {
 	ps    *pubsub.PubSub
 	topic *pubsub.Topic
 	sub   *pubsub.Subscription
-	bwc   *metrics.BandwidthCounter
+	bwc   *p2p.GossipBytes
 	mdns  mdns.Service
 	// psCancel ends pubsub; it lives until PostStop so that the leaving
 	// message can still go out after the run context ended.
@@ -136,7 +135,7 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	g.dials = map[peer.ID]*dialState{}
 	g.noticed = map[peer.ID]time.Time{}
 	g.starts = map[peer.ID]time.Time{}
-	g.bwc = metrics.NewBandwidthCounter()
+	g.bwc = &p2p.GossipBytes{}
 	members := g.cfg.Members
 	if g.reach, err = g.decideReach(); err != nil {
 		return err

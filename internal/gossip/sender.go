@@ -2,7 +2,6 @@ package gossip
 
 import (
 	"context"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -66,12 +65,7 @@ func (g *Gossip) dial(ctx context.Context, t identity.Ticket) {
 // stats reports traffic and liveness.
 func (g *Gossip) stats() StatsResult {
 	var r StatsResult
-	for proto, s := range g.bwc.GetBandwidthByProtocol() {
-		if strings.HasPrefix(string(proto), "/meshsub/") {
-			r.GossipIn += s.TotalIn
-			r.GossipOut += s.TotalOut
-		}
-	}
+	r.GossipIn, r.GossipOut = g.bwc.Totals()
 	r.Heartbeat = g.heartbeatInterval()
 	for _, l := range g.live {
 		if l.online {

@@ -12,7 +12,6 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -39,7 +38,7 @@ type HostConfig struct {
 	Reachability Reachability // public or private (Decide turns auto into one)
 	AgentVersion string
 	Gater        *Gater
-	Bandwidth    *metrics.BandwidthCounter
+	Bandwidth    *GossipBytes
 	// IsMember decides who may use this node's relay (public nodes).
 	IsMember func(peer.ID) bool
 	// Relays lists member relays to reserve a slot on (private nodes).
@@ -83,8 +82,10 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		libp2p.DisableMetrics(),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(cfg.Gater),
-		libp2p.BandwidthReporter(cfg.Bandwidth),
 		libp2p.UserAgent("credmesh/" + cfg.AgentVersion),
+	}
+	if cfg.Bandwidth != nil {
+		opts = append(opts, libp2p.BandwidthReporter(cfg.Bandwidth))
 	}
 	var hp []holepunch.Option
 	if cfg.HolePunch != nil {
