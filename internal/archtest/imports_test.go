@@ -80,7 +80,9 @@ var allowedInternal = map[string][]string{
 	// Actors: the domain and the kit; never each other. The network actors
 	// see neither the store nor the replica (they declare what they need).
 	"internal/sysinfo": {"internal/actor", "internal/record"},
-	"internal/gossip":  {"internal/actor", "internal/record", "internal/identity", "internal/version", "internal/gossip/p2p"},
+	"internal/gossip":  {"internal/actor", "internal/record", "internal/identity", "internal/version", "internal/gossip/p2p", "internal/gossip/dialer"},
+	// Keeping a connection to every member, under gossip: domain and p2p.
+	"internal/gossip/dialer": {"internal/record", "internal/gossip/p2p"},
 	// The libp2p host and GossipSub construction under gossip: domain only.
 	"internal/gossip/p2p":  {"internal/record"},
 	"internal/antientropy": {"internal/actor", "internal/record", "internal/crashpoint"},
@@ -140,7 +142,7 @@ func TestForbiddenDeps(t *testing.T) {
 // External modules and the only packages that may import them directly.
 var externalOwners = map[string][]string{
 	"modernc.org/sqlite":           {"internal/store"},
-	"github.com/libp2p/":           {"internal/gossip", "internal/gossip/p2p", "internal/antientropy", "internal/identity"},
+	"github.com/libp2p/":           {"internal/gossip", "internal/gossip/p2p", "internal/gossip/dialer", "internal/antientropy", "internal/identity"},
 	"filippo.io/age":               {"internal/record", "internal/identity"},
 	"github.com/spf13/cobra":       {"internal/cli"},
 	"golang.org/x/term":            {"internal/cli"},

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 
 	"github.com/credmesh/credmesh/internal/actor"
+	"github.com/credmesh/credmesh/internal/gossip/dialer"
 	"github.com/credmesh/credmesh/internal/gossip/p2p"
 	"github.com/credmesh/credmesh/internal/identity"
 	"github.com/credmesh/credmesh/internal/record"
@@ -63,12 +64,10 @@ type Gossip struct {
 
 	// State owned by the actor goroutine.
 	live          map[record.NodeID]*liveness
-	dials         map[peer.ID]*dialState
+	dialer        *dialer.Dialer
 	nextHeartbeat time.Time
 	lastFlush     time.Time
-	lastMembers   *record.Members // membership at the last tick
-	lastDialScan  time.Time
-	lastSpare     time.Time
+	lastMembers   *record.Members       // membership at the last tick
 	noticed       map[peer.ID]time.Time // when each revoked peer was last told
 	workers       sync.WaitGroup        // hello exchanges and dials in flight
 }
@@ -132,7 +131,6 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	}
 	g.self = record.NodeID(g.cfg.Identity.NodeID.String())
 	g.live = map[record.NodeID]*liveness{}
-	g.dials = map[peer.ID]*dialState{}
 	g.noticed = map[peer.ID]time.Time{}
 	g.starts = map[peer.ID]time.Time{}
 	g.bwc = &p2p.GossipBytes{}
@@ -161,6 +159,14 @@ func (g *Gossip) PreStart(ctx context.Context) error {
 	}
 	g.h = h
 	g.peerstore.Store(h.Peerstore())
+	g.dialer = dialer.New(dialer.Config{
+		Host:       h,
+		KnownAddrs: g.cfg.Peers.KnownAddrs,
+		Done:       func(p peer.ID, err error) { _ = g.ref.Cast(dialDone{p: p, err: err}) },
+		Now:        g.now,
+		Log:        g.log,
+		Workers:    &g.workers,
+	})
 	ok := false
 	defer func() {
 		if !ok {
@@ -281,9 +287,9 @@ func (g *Gossip) Handle(ctx context.Context, m Msg) error {
 	case disconnected:
 		g.onDisconnected(m.p)
 	case dialDone:
-		g.onDialDone(m.p, m.err)
+		g.dialer.Done(m.p, m.err)
 	case found:
-		g.onFound(ctx, m.info)
+		g.onFound(m.info)
 	case addrsChanged:
 		g.onAddrsChanged(ctx)
 	default:

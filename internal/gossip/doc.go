@@ -10,8 +10,9 @@
 //     liveness of the members it hears from;
 //   - introducer: the hello exchange on every new connection (each side
 //     sends its signed node record) and dialing members it learns of;
-//   - dialer: remembered peers redialled at start and on loss with
-//     backoff, and mDNS discovery.
+//   - dials: which members the sub-package dialer keeps a connection
+//     to (remembered peers redialled at start and on loss, with backoff;
+//     spare connections closed), and mDNS discovery.
 //
 // Only members are meshed with and published to (a peer filter plus an
 // application score far below the publish threshold for everyone else).

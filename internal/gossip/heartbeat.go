@@ -44,7 +44,7 @@ func (g *Gossip) onTick(ctx context.Context) {
 	g.checkLiveness(ctx, now)
 	g.membershipChanged(ctx)
 	g.dialDue(ctx, now)
-	g.closeSpare(now)
+	g.dialer.CloseSpare(now)
 	// Last-seen times are saved once per heartbeat interval (online and
 	// offline changes at once).
 	if now.Sub(g.lastFlush) >= g.cfg.Heartbeat {

@@ -34,9 +34,7 @@ func (g *Gossip) onConnected(ctx context.Context, p peer.ID, inbound bool) {
 		g.onRevokedConnected(ctx, p)
 		return
 	}
-	if d := g.dials[p]; d != nil {
-		d.backoff, d.next = 0, time.Time{}
-	}
+	g.dialer.Connected(p)
 	if !inbound {
 		g.startHello(ctx, p)
 	}

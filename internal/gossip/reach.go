@@ -52,8 +52,8 @@ func (g *Gossip) reachOf(p peer.ID) Reach {
 		return *relayed
 	}
 	why := "not dialled yet"
-	if d := g.dials[p]; d != nil && d.lastErr != "" {
-		why = d.lastErr
+	if e := g.dialer.LastErr(p); e != "" {
+		why = e
 	}
 	return Reach{How: ReachUnreachable, Why: why}
 }

@@ -59,7 +59,7 @@ func (g *Gossip) dial(ctx context.Context, t identity.Ticket) {
 	if t.IsInvite() && g.connectedTo(info.ID) {
 		g.presentClaim(ctx, info.ID)
 	}
-	g.dialNow(info.ID)
+	g.dialer.Now(info.ID)
 }
 
 // stats reports traffic and liveness.

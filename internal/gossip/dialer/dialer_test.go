@@ -1,4 +1,4 @@
-package gossip
+package dialer
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 // when that dial fails.
 func TestRedialSoon(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	d := &dialState{backoff: 32 * time.Second, next: now.Add(30 * time.Second)}
+	d := &state{backoff: 32 * time.Second, next: now.Add(30 * time.Second)}
 	d.soon(now)
 	if want := now.Add(minBackoff); !d.next.Equal(want) || d.backoff != 32*time.Second {
 		t.Fatalf("after soon: next in %v, backoff %v; want next in %v, backoff 32s", d.next.Sub(now), d.backoff, minBackoff)
@@ -25,7 +25,7 @@ func TestRedialSoon(t *testing.T) {
 		t.Fatalf("a second record brought the dial to %v from now", d.next.Sub(now))
 	}
 	// A dial due sooner stays as it is.
-	d = &dialState{next: now.Add(100 * time.Millisecond)}
+	d = &state{next: now.Add(100 * time.Millisecond)}
 	d.soon(now)
 	if !d.next.Equal(now.Add(100 * time.Millisecond)) {
 		t.Fatalf("a dial due in 100ms moved to %v", d.next.Sub(now))
@@ -34,16 +34,16 @@ func TestRedialSoon(t *testing.T) {
 	// In flight: the failure that follows is retried within a second,
 	// not after the doubled backoff.
 	p := peer.ID("p")
-	g := &Gossip{cfg: Config{Now: func() time.Time { return now }}, dials: map[peer.ID]*dialState{}, log: slog.New(slog.DiscardHandler)}
-	g.dials[p] = &dialState{backoff: 16 * time.Second, inflight: true}
-	g.dials[p].soon(now)
-	g.onDialDone(p, errors.New("no route"))
-	if d := g.dials[p]; d.next.After(now.Add(minBackoff)) || d.backoff != 32*time.Second {
+	g := New(Config{Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
+	g.states[p] = &state{backoff: 16 * time.Second, inflight: true}
+	g.states[p].soon(now)
+	g.Done(p, errors.New("no route"))
+	if d := g.states[p]; d.next.After(now.Add(minBackoff)) || d.backoff != 32*time.Second {
 		t.Fatalf("after the in-flight dial failed: next in %v, backoff %v; want within %v, backoff 32s", d.next.Sub(now), d.backoff, minBackoff)
 	}
 	// Without a redial asked for, a failure waits out its backoff.
-	g.onDialDone(p, errors.New("no route"))
-	if d := g.dials[p]; d.next.Before(now.Add(50 * time.Second)) {
+	g.Done(p, errors.New("no route"))
+	if d := g.states[p]; d.next.Before(now.Add(50 * time.Second)) {
 		t.Fatalf("a plain failure retries in %v, want about the 64s backoff", d.next.Sub(now))
 	}
 }

@@ -1,4 +1,4 @@
-package gossip
+package dialer
 
 import (
 	"bytes"
@@ -18,31 +18,33 @@ const (
 	connSettle = 10 * time.Second
 )
 
-// closeSpare keeps one connection per peer. Two nodes that dial each other
+// CloseSpare keeps one connection per peer. Two nodes that dial each other
 // at once, or whose QUIC dial was slow enough for the TCP dial to start
 // too, end up with two or three connections, and each costs keep-alives
 // and wake-ups for as long as it lives (in a 30-process cluster, 6 to 36
-// TCP connections per node beside QUIC). Of a peer's connections the one kept is
-// direct over relayed, QUIC over TCP, then the oldest. Only the end with
-// the lower peer ID closes: both ends choosing at once could close
-// different ones and leave none. Pubsub reopens its stream on the
-// connection kept.
-func (g *Gossip) closeSpare(now time.Time) {
-	if now.Sub(g.lastSpare) < spareEvery {
+// TCP connections per node beside QUIC). Of a peer's connections the one
+// kept is direct over relayed, QUIC over TCP, then the oldest. Only the
+// end with the lower peer ID closes: both ends choosing at once could
+// close different ones and leave none. Pubsub reopens its stream on the
+// connection kept. It looks at most every 10 s, however often it is
+// called.
+func (d *Dialer) CloseSpare(now time.Time) {
+	if now.Sub(d.lastSpare) < spareEvery {
 		return
 	}
-	g.lastSpare = now
-	self := []byte(g.h.ID())
-	for _, p := range g.h.Network().Peers() {
+	d.lastSpare = now
+	net := d.cfg.Host.Network()
+	self := []byte(d.cfg.Host.ID())
+	for _, p := range net.Peers() {
 		if bytes.Compare(self, []byte(p)) >= 0 {
 			continue
 		}
-		conns := g.h.Network().ConnsToPeer(p)
+		conns := net.ConnsToPeer(p)
 		if len(conns) < 2 {
 			continue
 		}
 		for _, c := range spareConns(conns, now) {
-			g.log.Debug("closing a spare connection", "peer", p, "addr", c.RemoteMultiaddr())
+			d.cfg.Log.Debug("closing a spare connection", "peer", p, "addr", c.RemoteMultiaddr())
 			_ = c.Close()
 		}
 	}
