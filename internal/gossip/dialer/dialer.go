@@ -206,9 +206,6 @@ func (d *Dialer) LastErr(p peer.ID) string {
 	return ""
 }
 
-// Forget drops p's state (a revoked member, never dialled again).
-func (d *Dialer) Forget(p peer.ID) { delete(d.states, p) }
-
 // knownAddrs parses the addresses known for id. When any of them can be
 // used from anywhere (public or relayed), its private and loopback ones
 // are left out: they are from its own network (the same policy as the
