@@ -15,8 +15,8 @@ import (
 // reporter in place of libp2p's BandwidthCounter, which keeps a rate
 // meter per peer and per protocol and recomputes them all every second,
 // for as long as anything moves: a wake-up a second on an idle node, for
-// rates nothing here shows. Counting is two atomic adds per stream read
-// or write.
+// rates nothing here shows. Counting is a prefix check and one atomic add
+// per stream read or write.
 type GossipBytes struct {
 	in, out atomic.Int64
 }
